@@ -1,0 +1,18 @@
+"""jaxqpc: differentiable models of heat and light at quantum and atomic point contacts.
+
+Physics only: pure, jit/vmap/grad-able JAX functions. Fitting lives in the
+separate ``inference`` package. Double precision is needed for the documented
+accuracy; enable it in your program with
+``jax.config.update("jax_enable_x64", True)`` (the library warns, but never flips
+the global flag itself).
+"""
+
+from ._landauer import THERMAL_CUTOFF as THERMAL_CUTOFF
+from ._landauer import Transport as Transport
+from ._landauer import transport as transport
+from ._transmission import AbruptQPC as AbruptQPC
+from ._transmission import SaddlePointQPC as SaddlePointQPC
+from ._transmission import TabulatedTransmission as TabulatedTransmission
+from ._transmission import subband_energy_eV as subband_energy_eV
+
+__version__ = "0.1.0"

@@ -1,0 +1,129 @@
+"""Static energy grids whose pieces are aligned with the non-analytic points of T(ε).
+
+Every piece j carries a local variable s ∈ [−1, 1] and a quadratic map
+ε(s) = c_j + α_j s + β_j s². A density that is analytic in s on every piece is
+interpolated there by a polynomial in s, and its integrals ∫ g dε = ∫ g ε′(s) ds
+stay exact polynomial integrals.
+
+Grids are NumPy metadata fixed before tracing (they never depend on traced
+parameters), so one compiled function serves every parameter value;
+``locate`` finds pieces with O(1) arithmetic (no binary search on hot paths)
+except for user knots.
+"""
+
+import functools
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+
+class Grid:
+    """Pieces covering [edges[0], edges[-1]] (energies in E1) with local maps ε(s)."""
+
+    def __init__(self, edges, c, alpha, beta):
+        self.edges = np.asarray(edges, dtype=float)
+        self.c, self.alpha, self.beta = (np.asarray(v, dtype=float) for v in (c, alpha, beta))
+
+    @property
+    def n_pieces(self):
+        return self.edges.size - 1
+
+    def energies(self, s):
+        """ε(s) on every piece for local coordinates ``s``: shape (pieces, len(s))."""
+        s = np.asarray(s)[None, :]
+        return self.c[:, None] + self.alpha[:, None] * s + self.beta[:, None] * s * s
+
+    def locate(self, energy):
+        """(piece index, local coordinate s) of ``energy`` (clipped to the grid)."""
+        raise NotImplementedError
+
+
+class SquaresGrid(Grid):
+    """Intervals [m², (m+1)²], m < n, for the abrupt QPC (whose T has (ε − m²)^{3/2} terms).
+
+    Each interval is split at its middle; on the lower half the local variable is
+    t = √(ε − m²), on the upper half τ = √((m+1)² − ε), each cut into equal
+    steps. T is analytic in t and τ, so polynomial pieces converge fast up to
+    the singular points, and ε is quadratic in them. Pieces are at most about
+    ``step`` wide in ε and ``root_step`` wide in t or τ.
+    """
+
+    def __init__(self, n_intervals, step, root_step):
+        self.n_intervals = n_intervals
+        m = np.arange(n_intervals)
+        width = 2 * m + 1
+        halves = np.maximum(width / step, np.sqrt(0.5 * width) / root_step)
+        self.halves = np.maximum(2, np.ceil(halves).astype(int))  # pieces per half
+        self.dt = np.sqrt(0.5 * width) / self.halves
+        self.offset = np.concatenate([[0], np.cumsum(2 * self.halves)[:-1]])
+        base, sign, tc, th = [], [], [], []
+        for mi, h, dt in zip(m, self.halves, self.dt):
+            t_lo = dt * np.arange(h)
+            base += [mi * mi] * h + [(mi + 1) ** 2] * h
+            sign += [1.0] * h + [-1.0] * h
+            tc += list(t_lo + 0.5 * dt) + list((t_lo + 0.5 * dt)[::-1])
+            th += [0.5 * dt] * (2 * h)
+        self.base, self.sign, self.tc, self.th = (np.array(v, dtype=float) for v in (base, sign, tc, th))
+        # ε(s) = base + σ (tc + σ th s)², increasing in s on every piece (σ = ±1).
+        lower = np.where(self.sign > 0, self.base + (self.tc - self.th) ** 2, self.base - (self.tc + self.th) ** 2)
+        super().__init__(
+            np.append(lower, n_intervals**2),
+            self.base + self.sign * self.tc**2,
+            2 * self.tc * self.th,
+            self.sign * self.th**2,
+        )
+
+    def locate(self, energy):
+        n = self.n_intervals
+        e = jnp.clip(energy, 0.0, float(n * n))
+        m = jnp.clip(jnp.floor(jnp.sqrt(e)), 0, n - 1).astype(jnp.int32)
+        mf = m.astype(e.dtype)
+        width = 2.0 * mf + 1.0
+        frac = e - mf * mf
+        upper = frac > 0.5 * width
+        t = jnp.sqrt(jnp.maximum(jnp.where(upper, width - frac, frac), 1e-300))
+        halves = jnp.asarray(self.halves)[m]
+        k = jnp.minimum(jnp.floor(t / jnp.asarray(self.dt)[m]).astype(jnp.int32), halves - 1)
+        j = jnp.asarray(self.offset)[m] + jnp.where(upper, 2 * halves - 1 - k, k)
+        s = jnp.where(upper, -1.0, 1.0) * (t - jnp.asarray(self.tc)[j]) / jnp.asarray(self.th)[j]
+        return j, s
+
+
+class LinearGrid(Grid):
+    """Pieces with linear local maps ε = c + h s: uniform steps or user knots."""
+
+    def __init__(self, edges, uniform):
+        edges = np.asarray(edges, dtype=float)
+        self.uniform = uniform
+        super().__init__(edges, 0.5 * (edges[1:] + edges[:-1]), 0.5 * np.diff(edges),
+                         np.zeros(edges.size - 1))
+
+    def locate(self, energy):
+        lo, hi = self.edges[0], self.edges[-1]
+        e = jnp.clip(energy, lo, hi)
+        if self.uniform:
+            j = jnp.floor((e - lo) * (self.n_pieces / (hi - lo))).astype(jnp.int32)
+        else:
+            j = jnp.searchsorted(jnp.asarray(self.edges), e, side="right").astype(jnp.int32) - 1
+        j = jnp.clip(j, 0, self.n_pieces - 1)
+        return j, (e - jnp.asarray(self.c)[j]) / jnp.asarray(self.alpha)[j]
+
+
+@functools.lru_cache(maxsize=32)
+def squares_grid(n_intervals, step, root_step):
+    """Cached :class:`SquaresGrid`."""
+    return SquaresGrid(n_intervals, step, root_step)
+
+
+@functools.lru_cache(maxsize=32)
+def uniform_grid(lo, hi, step):
+    """Cached uniform :class:`LinearGrid` with pieces of width ≤ ``step``."""
+    n = max(1, int(math.ceil((hi - lo) / step)))
+    return LinearGrid(np.linspace(lo, hi, n + 1), uniform=True)
+
+
+@functools.lru_cache(maxsize=32)
+def knot_grid(knots):
+    """Cached :class:`LinearGrid` on the given knots (a tuple)."""
+    return LinearGrid(np.asarray(knots), uniform=False)

@@ -1,0 +1,178 @@
+"""Landauer–Büttiker currents and the power dissipated on each side (Eqs. 1–5).
+
+Blaas-Anselmi et al. 2022, Sec. 2. Dimensionless units throughout: energies in
+E1 (see ``_transmission``), μ_{L,R} = μ̄ ± eV/2, currents in 2eE1/h, energy
+currents and powers in 2E1²/h (the units of the paper's figures).
+
+How the integrals are done (exact up to ~1e-9 of the tabulated T, see
+``SpectralTable``):
+
+* k_BT = 0: the window is [μ_R, μ_L]; every quantity is an exact integral of the
+  piecewise-polynomial interpolant of T(ε) (pieces aligned with the thresholds).
+* k_BT > 0: f(ε − μ) = E[θ(μ + k_BT X − ε)] with X logistic, so every quantity is
+  the average over X of the k_BT = 0 window shifted by k_BT X. The average is a
+  fixed composite Gauss–Legendre rule on |X| ≤ 36 (weight e^{−36} ≈ 2e-16 beyond),
+  ``THERMAL_NODES`` nodes. For a scalar temperature the averages are taken once
+  on the table nodes (thermally smoothed densities, then tabulated), so a map of
+  10⁶ (μ̄, V) points costs four table look-ups per point; for an array of
+  temperatures they are taken per point.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._spectral import SpectralTable, node_energies
+from ._validate import _concrete, check_finite, check_nonnegative, check_positive, warn_if_float32
+
+__all__ = ["Transport", "transport", "THERMAL_CUTOFF"]
+
+THERMAL_CUTOFF = 36.0
+"""Half-width, in units of k_BT, of the thermal window kept around μ_L and μ_R."""
+
+
+def _thermal_rule():
+    x, w = np.polynomial.legendre.leggauss(8)
+    edges = np.concatenate([np.arange(0, 10, 1.0), np.arange(10, 20, 2.0), np.arange(20, 37, 4.0)])
+    lo, hi = edges[:-1, None], edges[1:, None]
+    nodes = (0.5 * (lo + hi) + 0.5 * (hi - lo) * x).ravel()
+    weights = (0.5 * (hi - lo) * w).ravel() / (4.0 * np.cosh(0.5 * nodes) ** 2)
+    nodes = np.concatenate([-nodes[::-1], nodes])
+    weights = np.concatenate([weights[::-1], weights])
+    return nodes, weights / weights.sum()
+
+
+_X, _W = _thermal_rule()
+THERMAL_NODES = _X.size
+"""Number of nodes of the thermal average (composite 8-point Gauss–Legendre)."""
+
+
+class Transport(NamedTuple):
+    """Result of :func:`transport` (dimensionless; a PyTree of arrays).
+
+    Attributes:
+        current: I (Eq. 1), in 2eE1/h (electrons flowing left → right).
+        heat_current: J (Eq. 4), the energy current, in 2E1²/h; energies are
+            measured from the band bottom of the unbiased leads.
+        power_left: P_L = μ_L I/e − J (Eqs. 2, 3a), in 2E1²/h; negative means the
+            left (upstream) reservoir is cooled.
+        power_right: P_R = J − μ_R I/e (Eqs. 2, 3b), in 2E1²/h.
+        power_asymmetry: P_A = P_R − P_L (Eq. 5), in 2E1²/h.
+    """
+
+    current: jax.Array
+    heat_current: jax.Array
+    power_left: jax.Array
+    power_right: jax.Array
+    power_asymmetry: jax.Array
+
+
+def transmission_table(model):
+    """Piecewise-polynomial table of the model's T(ε) on its grid."""
+    grid = model._grid
+    values = jnp.sum(model._channels(jnp.asarray(node_energies(grid))), axis=-1)
+    return SpectralTable.from_node_values(grid, values)
+
+
+def thermal_table(model, kT):
+    """Table of s0(μ) = E[T(μ + k_BT X)] with moment correction u(μ) = k_BT E[X T(μ + k_BT X)].
+
+    Then I = ∫_{μ_R}^{μ_L} s0 and ∫(ε − r) T W dε = ∫_{μ_R}^{μ_L} ((μ − r) s0 + u) dμ.
+    """
+    grid = model._grid
+    energies = jnp.asarray(node_energies(grid))[..., None] + kT * _X
+    t = transmission_table(model).density(grid, energies)
+    return SpectralTable.from_node_values(grid, t @ _W, kT * (t @ (_W * _X)))
+
+
+def _assemble(mu, bias, integral, moment):
+    half = 0.5 * bias
+    return Transport(
+        current=integral,
+        heat_current=moment + mu * integral,
+        power_left=half * integral - moment,
+        power_right=half * integral + moment,
+        power_asymmetry=2.0 * moment,
+    )
+
+
+@jax.jit
+def _transport_scalar_kT(model, mu, bias, kT):
+    grid = model._grid
+    integral, moment = thermal_table(model, kT).window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
+    return _assemble(mu, bias, integral, moment)
+
+
+@jax.jit
+def _transport_array_kT(model, mu, bias, kT):
+    grid = model._grid
+    table = transmission_table(model)
+    mu, bias, kT = jnp.broadcast_arrays(mu, bias, kT)
+    shift = kT[..., None] * _X
+    mu_x = mu[..., None]
+    a = mu_x - 0.5 * bias[..., None] + shift
+    b = mu_x + 0.5 * bias[..., None] + shift
+    integral, moment = table.window(grid, a, b, mu_x)
+    return _assemble(mu, bias, integral @ _W, moment @ _W)
+
+
+def transport(model, mu, bias, kT=0.0):
+    """Current, energy current and the power dissipated left and right of a QPC.
+
+    Eqs. (1)–(5) of Blaas-Anselmi et al. 2022, exact for any bias and temperature
+    (no expansion), all arguments broadcast against each other.
+
+    Args:
+        model: a transmission model (``AbruptQPC``, ``SaddlePointQPC``,
+            ``TabulatedTransmission``), energies in E1.
+        mu: mean electrochemical potential μ̄ = (μ_L + μ_R)/2, in E1, measured
+            from the band bottom of the leads; μ_R = μ̄ − bias/2 must be ≥ 0.
+        bias: eV = μ_L − μ_R > 0, in E1 (electrons flow left → right).
+        kT: k_BT ≥ 0, in E1 (same temperature in both reservoirs). A scalar is
+            fastest (thermal averages are tabulated once for all points).
+
+    Returns:
+        :class:`Transport` with current in 2eE1/h and powers in 2E1²/h.
+        Physical units: multiply currents by 2eE1/h (A) and powers by 2E1²/h
+        (W), see :func:`jaxqpc.QPCUnits`.
+
+    Raises:
+        ValueError: naming the argument, for non-finite values, bias ≤ 0,
+            kT < 0, μ_R < 0, or a window beyond ``model.max_energy``.
+    """
+    warn_if_float32()
+    check_finite("mu", mu)
+    check_positive("bias", bias)
+    check_nonnegative("kT", kT)
+    _check_window(model, mu, bias, kT)
+    mu, bias, kT = (jnp.asarray(x, dtype=float) for x in (mu, bias, kT))
+    if kT.ndim == 0:
+        return _transport_scalar_kT(model, mu, bias, kT)
+    return _transport_array_kT(model, mu, bias, kT)
+
+
+def _check_window(model, mu, bias, kT):
+    m, v, t = (_concrete(x) for x in (mu, bias, kT))
+    if m is None or v is None or t is None:
+        return
+    low = m - 0.5 * v
+    if np.any(low < 0):
+        raise ValueError(
+            f"`mu` - `bias`/2 (μ_R) must be >= 0 (the band bottom of the leads); "
+            f"got μ_R = {np.min(low):g} E1"
+        )
+    lo = getattr(model, "min_energy", None)
+    if lo is not None and lo > 0 and np.any(low - THERMAL_CUTOFF * t < lo):
+        raise ValueError(
+            f"`mu`, `bias`, `kT`: the thermal window reaches {np.min(low - THERMAL_CUTOFF * t):g} E1,"
+            f" below the start of the tabulated transmission ({lo:g} E1)"
+        )
+    high = m + 0.5 * v + THERMAL_CUTOFF * t
+    if np.any(high > model.max_energy):
+        raise ValueError(
+            f"`mu`, `bias`, `kT`: the window μ_L + {THERMAL_CUTOFF:g} kT reaches "
+            f"{np.max(high):g} E1, beyond the model's max_energy {model.max_energy:g} E1 "
+            "(increase `n_channels`/`max_energy`)"
+        )
