@@ -7,12 +7,18 @@ accuracy; enable it in your program with
 the global flag itself).
 """
 
+from ._expansions import PowerCorrection as PowerCorrection
+from ._expansions import low_temperature_correction as low_temperature_correction
+from ._expansions import low_voltage_asymmetry as low_voltage_asymmetry
+from ._expansions import low_voltage_power as low_voltage_power
+from ._expansions import step_temperature_correction as step_temperature_correction
 from ._landauer import THERMAL_CUTOFF as THERMAL_CUTOFF
 from ._landauer import Transport as Transport
 from ._landauer import transport as transport
 from ._transmission import AbruptQPC as AbruptQPC
 from ._transmission import SaddlePointQPC as SaddlePointQPC
 from ._transmission import TabulatedTransmission as TabulatedTransmission
-from ._transmission import subband_energy_eV as subband_energy_eV
+from ._units import QPCUnits as QPCUnits
+from ._units import fermi_energy_eV as fermi_energy_eV
 
 __version__ = "0.1.0"

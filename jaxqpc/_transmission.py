@@ -20,7 +20,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._constants import ELECTRON_MASS_KG, ELEMENTARY_CHARGE_C, GAAS_EFFECTIVE_MASS, HBAR_J_S
 from ._grid import knot_grid, squares_grid, uniform_grid
 from ._validate import _concrete, check_finite, check_positive, warn_if_float32
 
@@ -28,21 +27,7 @@ __all__ = [
     "AbruptQPC",
     "SaddlePointQPC",
     "TabulatedTransmission",
-    "subband_energy_eV",
 ]
-
-
-def subband_energy_eV(width_nm, effective_mass=GAAS_EFFECTIVE_MASS):
-    """E1 = ħ²π²/(8 M w²) in eV for a constriction of width 2w = ``width_nm`` (nm).
-
-    ``effective_mass`` is in units of the free-electron mass (GaAs: 0.067).
-    For GaAs, E1 ≈ 5.61 eV nm² / (2w)², i.e. 3.51 meV for 2w = 40 nm.
-    """
-    check_positive("width_nm", width_nm)
-    check_positive("effective_mass", effective_mass)
-    w = 0.5 * jnp.asarray(width_nm) * 1e-9
-    e1_joule = HBAR_J_S**2 * math.pi**2 / (8.0 * effective_mass * ELECTRON_MASS_KG * w**2)
-    return e1_joule / ELEMENTARY_CHARGE_C
 
 
 class _Transmission(eqx.Module):
