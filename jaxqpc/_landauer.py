@@ -80,11 +80,35 @@ def thermal_table(model, kT):
     """Table of s0(μ) = E[T(μ + k_BT X)] with moment correction u(μ) = k_BT E[X T(μ + k_BT X)].
 
     Then I = ∫_{μ_R}^{μ_L} s0 and ∫(ε − r) T W dε = ∫_{μ_R}^{μ_L} ((μ − r) s0 + u) dμ.
+    At k_BT = 0 this is the table of T itself (the average is skipped).
     """
     grid = model._grid
-    energies = jnp.asarray(node_energies(grid))[..., None] + kT * _X
-    t = transmission_table(model).density(grid, energies)
-    return SpectralTable.from_node_values(grid, t @ _W, kT * (t @ (_W * _X)))
+    table = transmission_table(model)
+
+    def smoothed(kT):
+        energies = jnp.asarray(node_energies(grid))[..., None] + kT * _X
+        t = table.density(grid, energies)
+        return SpectralTable.from_node_values(grid, t @ _W, kT * (t @ (_W * _X)))
+
+    return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
+
+
+_BLOCK = 8192
+"""Points per block: evaluations run block by block (``lax.map``) to stay in cache."""
+
+
+def _blockwise(fn, block, *arrays):
+    """``fn`` over broadcast ``arrays``, flattened and cut into blocks of ``block`` points."""
+    shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
+    flat = [jnp.broadcast_to(a, shape).ravel() for a in arrays]
+    n = flat[0].size
+    if n <= block:
+        return jax.tree.map(lambda x: x.reshape(shape), fn(*flat))
+    n_blocks = -(-n // block)
+    blocks = tuple(jnp.pad(x, (0, n_blocks * block - n), mode="edge").reshape(n_blocks, block)
+                   for x in flat)
+    out = jax.lax.map(lambda xs: fn(*xs), blocks)
+    return jax.tree.map(lambda x: x.reshape(-1)[:n].reshape(shape), out)
 
 
 def _assemble(mu, bias, integral, moment):
@@ -101,21 +125,28 @@ def _assemble(mu, bias, integral, moment):
 @jax.jit
 def _transport_scalar_kT(model, mu, bias, kT):
     grid = model._grid
-    integral, moment = thermal_table(model, kT).window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
-    return _assemble(mu, bias, integral, moment)
+    table = thermal_table(model, kT)
+
+    def points(mu, bias):
+        integral, moment = table.window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
+        return _assemble(mu, bias, integral, moment)
+
+    return _blockwise(points, _BLOCK, mu, bias)
 
 
 @jax.jit
 def _transport_array_kT(model, mu, bias, kT):
     grid = model._grid
     table = transmission_table(model)
-    mu, bias, kT = jnp.broadcast_arrays(mu, bias, kT)
-    shift = kT[..., None] * _X
-    mu_x = mu[..., None]
-    a = mu_x - 0.5 * bias[..., None] + shift
-    b = mu_x + 0.5 * bias[..., None] + shift
-    integral, moment = table.window(grid, a, b, mu_x)
-    return _assemble(mu, bias, integral @ _W, moment @ _W)
+
+    def points(mu, bias, kT):
+        shift = kT[:, None] * _X
+        a = (mu - 0.5 * bias)[:, None] + shift
+        b = (mu + 0.5 * bias)[:, None] + shift
+        integral, moment = table.window(grid, a, b, mu[:, None])
+        return _assemble(mu, bias, integral @ _W, moment @ _W)
+
+    return _blockwise(points, _BLOCK // 128, mu, bias, kT)
 
 
 def transport(model, mu, bias, kT=0.0):
