@@ -12,6 +12,9 @@ from ._expansions import low_temperature_correction as low_temperature_correctio
 from ._expansions import low_voltage_asymmetry as low_voltage_asymmetry
 from ._expansions import low_voltage_power as low_voltage_power
 from ._expansions import step_temperature_correction as step_temperature_correction
+from ._hotspot import HotSpot as HotSpot
+from ._hotspot import hot_spot as hot_spot
+from ._hotspot import hot_spot_position as hot_spot_position
 from ._landauer import THERMAL_CUTOFF as THERMAL_CUTOFF
 from ._landauer import Transport as Transport
 from ._landauer import transport as transport

@@ -206,6 +206,11 @@ class AbruptQPC(_Transmission):
     def _grid(self):
         return squares_grid(self.n_channels, 0.25, 0.02 / self.grid_length)
 
+    @property
+    def _feature_width(self):
+        """Width (E1) of the sharpest features of T up to ℓ = grid_length (static)."""
+        return 0.05 / self.grid_length
+
     def _channels(self, energy):
         energy = energy[..., None]
         n = jnp.arange(1, self.n_channels + 1, dtype=energy.dtype)
@@ -271,6 +276,10 @@ class SaddlePointQPC(_Transmission):
     @property
     def _grid(self):
         return uniform_grid(0.0, self.max_energy, self.grid_step)
+
+    @property
+    def _feature_width(self):
+        return self.grid_step
 
     def _channels(self, energy):
         energy = energy[..., None]
@@ -363,6 +372,10 @@ class TabulatedTransmission(_Transmission):
     @property
     def _grid(self):
         return knot_grid(self._knots)
+
+    @property
+    def _feature_width(self):
+        return 0.5 * float(np.min(np.diff(self._knots)))
 
     def _check_energy(self, energy):
         super()._check_energy(energy)
