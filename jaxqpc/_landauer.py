@@ -79,31 +79,6 @@ class Transport(NamedTuple):
     power_asymmetry: jax.Array
 
 
-def transmission_table(model):
-    """Piecewise-polynomial table of the model's T(ε) on its grid."""
-    grid = model._grid
-    values = jnp.sum(model._channels(jnp.asarray(node_energies(grid))), axis=-1)
-    return SpectralTable.from_node_values(grid, values)
-
-
-def thermal_table(model, kT):
-    """Table of s0(μ) = E[T(μ + k_BT X)] with moment correction u(μ) = k_BT E[X T(μ + k_BT X)].
-
-    Then I = ∫_{μ_R}^{μ_L} s0 and ∫(ε − r) T W dε = ∫_{μ_R}^{μ_L} ((μ − r) s0 + u) dμ.
-    At k_BT = 0 this is the table of T itself (the average is skipped).
-    """
-    grid = model._grid
-    table = transmission_table(model)
-    x, w = thermal_rule(model._feature_width)
-
-    def smoothed(kT):
-        energies = jnp.asarray(node_energies(grid))[..., None] + kT * x
-        t = table.density(grid, energies)
-        return SpectralTable.from_node_values(grid, t @ w, kT * (t @ (w * x)))
-
-    return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
-
-
 _BLOCK = 8192
 """Points per block: evaluations run block by block (``lax.map``) to stay in cache."""
 
@@ -131,6 +106,31 @@ def _assemble(mu, bias, integral, moment):
         power_right=half * integral + moment,
         power_asymmetry=2.0 * moment,
     )
+
+
+def transmission_table(model):
+    """Piecewise-polynomial table of the model's T(ε) on its grid."""
+    grid = model._grid
+    values = jnp.sum(model._channels(jnp.asarray(node_energies(grid))), axis=-1)
+    return SpectralTable.from_node_values(grid, values)
+
+
+def thermal_table(model, kT):
+    """Table of s0(μ) = E[T(μ + k_BT X)] with moment correction u(μ) = k_BT E[X T(μ + k_BT X)].
+
+    Then I = ∫_{μ_R}^{μ_L} s0 and ∫(ε − r) T W dε = ∫_{μ_R}^{μ_L} ((μ − r) s0 + u) dμ.
+    At k_BT = 0 this is the table of T itself (the average is skipped).
+    """
+    grid = model._grid
+    table = transmission_table(model)
+    x, w = thermal_rule(model._feature_width)
+
+    def smoothed(kT):
+        energies = jnp.asarray(node_energies(grid))[..., None] + kT * x
+        t = _blockwise(lambda e: table.density(grid, e), _BLOCK, energies)
+        return SpectralTable.from_node_values(grid, t @ w, kT * (t @ (w * x)))
+
+    return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
 
 
 @jax.jit

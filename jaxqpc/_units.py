@@ -53,10 +53,9 @@ class QPCUnits(eqx.Module):
         """
         check_positive("width_nm", width_nm)
         check_positive("effective_mass", effective_mass)
-        half_width_m = 0.5e-9 * jnp.asarray(width_nm, dtype=float)
-        mass = effective_mass * ELECTRON_MASS_KG
-        e1 = HBAR_J_S**2 * math.pi**2 / (8.0 * mass * half_width_m**2) / ELEMENTARY_CHARGE_C
-        return cls(e1, effective_mass)
+        # E1 (eV) = C / (2w in nm)², with C (eV nm²) formed in Python floats (no float32 underflow)
+        c = HBAR_J_S**2 * math.pi**2 / (2.0 * effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C * 1e18
+        return cls(c / jnp.asarray(width_nm, dtype=float) ** 2, effective_mass)
 
     @classmethod
     def from_density(cls, density_cm2, fermi_energy_E1, effective_mass=GAAS_EFFECTIVE_MASS):
@@ -73,9 +72,9 @@ class QPCUnits(eqx.Module):
     @property
     def width_nm(self):
         """Constriction width 2w (nm) with this E1."""
-        mass = self.effective_mass * ELECTRON_MASS_KG
-        w = jnp.sqrt(HBAR_J_S**2 * math.pi**2 / (8.0 * mass * self.e1_eV * ELEMENTARY_CHARGE_C))
-        return 2e9 * w
+        c = (HBAR_J_S**2 * math.pi**2 / (2.0 * self.effective_mass * ELECTRON_MASS_KG)
+             / ELEMENTARY_CHARGE_C * 1e18)  # eV nm²
+        return jnp.sqrt(c / self.e1_eV)
 
     @property
     def length_unit_nm(self):
@@ -129,5 +128,5 @@ class QPCUnits(eqx.Module):
 
 def fermi_energy_eV(density_cm2, effective_mass=GAAS_EFFECTIVE_MASS):
     """Fermi energy πħ²n/M (eV) of a spin-degenerate 2DEG of density ``density_cm2`` (cm⁻²)."""
-    n = jnp.asarray(density_cm2, dtype=float) * 1e4
-    return math.pi * HBAR_J_S**2 * n / (effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C
+    c = math.pi * HBAR_J_S**2 / (effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C * 1e4
+    return c * jnp.asarray(density_cm2, dtype=float)  # c in eV cm², formed in Python floats
