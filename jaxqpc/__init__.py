@@ -12,15 +12,27 @@ from ._expansions import low_temperature_correction as low_temperature_correctio
 from ._expansions import low_voltage_asymmetry as low_voltage_asymmetry
 from ._expansions import low_voltage_power as low_voltage_power
 from ._expansions import step_temperature_correction as step_temperature_correction
+from ._heating import hot_electron_T0 as hot_electron_T0
+from ._heating import peak_heating_sum as peak_heating_sum
+from ._heating import peak_temperature as peak_temperature
 from ._hotspot import HotSpot as HotSpot
 from ._hotspot import hot_spot as hot_spot
 from ._hotspot import hot_spot_position as hot_spot_position
 from ._landauer import THERMAL_CUTOFF as THERMAL_CUTOFF
+from ._materials import GOLD as GOLD
+from ._materials import Metal as Metal
 from ._landauer import Transport as Transport
 from ._landauer import transport as transport
 from ._transmission import AbruptQPC as AbruptQPC
 from ._transmission import SaddlePointQPC as SaddlePointQPC
 from ._transmission import TabulatedTransmission as TabulatedTransmission
+from ._sidewall import sidewall_eigenvalues as sidewall_eigenvalues
+from ._special import i0e as i0e
+from ._special import i1e as i1e
+from ._special import j0 as j0
+from ._special import j1 as j1
+from ._special import k0e as k0e
+from ._special import k1e as k1e
 from ._units import QPCUnits as QPCUnits
 from ._units import fermi_energy_eV as fermi_energy_eV
 

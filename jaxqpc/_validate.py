@@ -51,6 +51,13 @@ def check_range(name, x, lo, hi):
         raise ValueError(f"`{name}` must lie in [{lo:g}, {hi:g}], got {_show(bad)}")
 
 
+def check_range_open(name, x, lo, hi):
+    """Raise ``ValueError`` unless ``lo < x <= hi`` everywhere (and finite)."""
+    a = check_finite(name, x)
+    if a is not None and not (np.all(a > lo) and np.all(a <= hi)):
+        raise ValueError(f"`{name}` must lie in ({lo:g}, {hi:g}], got {_show(a[(a <= lo) | (a > hi)])}")
+
+
 def _show(a):
     a = np.ravel(a)
     return f"{a[0]:g}" if a.size == 1 else f"{a[:3].tolist()}{' ...' if a.size > 3 else ''}"

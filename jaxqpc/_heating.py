@@ -1,0 +1,187 @@
+"""Peak hot-electron temperature at an atomic contact (Buret et al. 2020, Sec. 4.2).
+
+Two-temperature model in a cylinder of radius R0 and length Lc behind the
+contact (Eqs. 1–3): Θ = T_e² − T_L² obeys ∇²Θ − Θ/L0² = 0, Θ = 0 at the drain
+end z = Lc, the side-wall exchange ∂Θ/∂r + (h/R0) Θ = 0 at r = R0, and the power
+of the N open channels enters through a disk of radius r_N = N λF/4 at z = 0.
+The peak is at the centre of that disk:
+
+    T_e² = T_L² + T0² S(ζ, ℓ, h, α),   ζ = r_N/R0, ℓ = Lc/R0, α = R0/L0,
+    S = Σ_n μ_n J1(μ_n ζ) tanh(λ_n ℓ) / (λ_n μ_n² [J1(μ_n)² + J0(μ_n)²])      (Eqs. 2, 3)
+
+with μ_n J1(μ_n)/J0(μ_n) = h and λ_n = (μ_n² + α²)^{1/2}. h = ∞ gives Eq. (4);
+h = 0 gives Eq. (5) *corrected*: its first term is ζ Lc/(2 R0), not ζ Lc/R0
+as printed (the n = 0 root gives J1(μ0 ζ) ≈ μ0 ζ/2; PHYSICS_NOTES). The printed
+form is available as ``variant="printed_eq5"``.
+
+How S is computed (exact, exponentially convergent, no eigenvalues): the same
+boundary-value problem is expanded in axial modes cos(k_m z), k_m = (m + ½)π/ℓ,
+whose radial parts are modified Bessel functions. Splitting off the solution
+for an unbounded radius, S = (U + W)/(2ζ) with
+
+* U, the disk source in a slab of thickness ℓ (Dirichlet at ℓ), by images at
+  z = 2jℓ with alternating signs: U = Σ_j (−1)^j φ(2|j|ℓ),
+  φ(s) = (e^{−αs} − e^{−α√(ζ²+s²)})/α (→ √(ζ²+s²) − s at α = 0), summed with
+  the Cohen–Rodriguez Villegas–Zagier acceleration (``IMAGE_TERMS`` terms,
+  error ~5.8^{−24});
+* W, the side-wall correction,
+  W = (2/ℓ) Σ_m (ζ I1(κ_m ζ)/κ_m)(κ_m K1(κ_m) − h K0(κ_m))/(κ_m I1(κ_m) + h I0(κ_m)),
+  κ_m² = k_m² + α², whose terms fall like e^{−κ_m(2−ζ)} (``WALL_TERMS`` terms:
+  ≤ 1e-9 relative for ℓ ≤ 3, the validated range).
+
+Both are smooth in ζ, ℓ, h (through t = h/(1+h), so h = ∞ is t = 1) and α, so
+gradients are finite everywhere, including h = 0, h = ∞ and ζ = 1.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._constants import BOLTZMANN_EV_K
+from ._materials import GOLD
+from ._special import i0e, i1e, k0e, k1e
+from ._validate import _concrete, check_nonnegative, check_positive, check_range_open, warn_if_float32
+
+__all__ = ["peak_heating_sum", "peak_temperature", "hot_electron_T0", "IMAGE_TERMS", "WALL_TERMS"]
+
+IMAGE_TERMS = 24
+"""Terms of the accelerated image sum (Cohen–Rodriguez Villegas–Zagier)."""
+WALL_TERMS = 24
+"""Axial modes of the side-wall correction."""
+MAX_LENGTH_RATIO = 3.0
+"""Largest Lc/R0 for which WALL_TERMS keeps 1e-9 accuracy."""
+
+
+def _crvz_weights(n):
+    """Weights w_k with Σ_k (−1)^k a_k ≈ Σ_{k<n} w_k a_k (Cohen, Rodriguez Villegas, Zagier,
+    Exp. Math. 9 (2000), Algorithm 1)."""
+    d = (3.0 + math.sqrt(8.0)) ** n
+    d = 0.5 * (d + 1.0 / d)
+    b, c = -1.0, -d
+    weights = np.zeros(n)
+    for k in range(n):
+        c = b - c
+        weights[k] = c
+        b = (k + n) * (k - n) * b / ((k + 0.5) * (k + 1.0))
+    return weights / d  # the alternating signs are already in c
+
+
+_IMAGE_W = _crvz_weights(IMAGE_TERMS)
+
+
+def _disk_on_axis(zeta, s, alpha):
+    """φ(s) = (e^{−αs} − e^{−α√(ζ²+s²)})/α, the on-axis field of a unit-flux disk."""
+    gap = zeta * zeta / (jnp.sqrt(zeta * zeta + s * s) + s)  # √(ζ²+s²) − s without cancellation
+    screened = alpha > 0
+    a = jnp.where(screened, alpha, 1.0)
+    return jnp.where(screened, -jnp.exp(-a * s) * jnp.expm1(-a * gap) / a, gap)
+
+
+def peak_heating_sum(zeta, length_ratio, h, screening=0.0):
+    """S(ζ, ℓ, h, α) of Eqs. (2)–(3) at the hot spot (r = 0, z = 0), dimensionless.
+
+    T_e² = T_L² + T0² S. Exact (see the module docstring), differentiable in all
+    arguments, broadcasting.
+
+    Args:
+        zeta: ζ = r_N/R0 ∈ (0, 1].
+        length_ratio: ℓ = Lc/R0 ∈ (0, 3].
+        h: side-wall exchange parameter ∈ [0, ∞] (``jnp.inf`` allowed).
+        screening: α = R0/L0 ≥ 0 (0 for L0 = ∞, the default of the paper).
+    """
+    warn_if_float32()
+    check_range_open("zeta", zeta, 0.0, 1.0)
+    check_positive("length_ratio", length_ratio)
+    a = _concrete(length_ratio)
+    if a is not None and np.any(a > MAX_LENGTH_RATIO):
+        raise ValueError(f"`length_ratio` (Lc/R0) must be <= {MAX_LENGTH_RATIO:g}, got {np.max(a):g}")
+    check_nonnegative("h", jnp.where(jnp.isinf(jnp.asarray(h, dtype=float)), 0.0, h))
+    check_nonnegative("screening", screening)
+    return _peak_sum(*(jnp.asarray(x, dtype=float) for x in (zeta, length_ratio, h, screening)))
+
+
+@jax.jit
+def _peak_sum(zeta, ell, h, alpha):
+    # Image sum U (depends on ζ, ℓ, α).
+    j = jnp.arange(1, IMAGE_TERMS + 1, dtype=zeta.dtype)
+    z, el, al = zeta[..., None], ell[..., None], alpha[..., None]
+    images = _disk_on_axis(z, 2.0 * j * el, al) @ _IMAGE_W
+    u = _disk_on_axis(zeta, jnp.zeros_like(zeta), alpha) - 2.0 * images
+
+    # Side-wall correction W: the κ-dependent factors depend on (ℓ, α, h) only.
+    m = jnp.arange(WALL_TERMS, dtype=zeta.dtype)
+    kappa = jnp.sqrt(((m + 0.5) * math.pi / el) ** 2 + al * al)
+    infinite = jnp.isinf(h)
+    h_safe = jnp.where(infinite, 0.0, h)
+    t = jnp.where(infinite, 1.0, h_safe / (1.0 + h_safe))[..., None]
+    ratio = (((1.0 - t) * kappa * k1e(kappa) - t * k0e(kappa))
+             / ((1.0 - t) * kappa * i1e(kappa) + t * i0e(kappa)))  # ×e^{−2κ}
+    x = kappa * z
+    terms = (z / kappa) * i1e(x) * jnp.exp(x - 2.0 * kappa) * ratio
+    w = (2.0 / ell) * jnp.sum(terms, axis=-1)
+    return (u + w) / (2.0 * zeta)
+
+
+def hot_electron_T0(bias, R0, material=GOLD):
+    """T0 of Eq. (2) in K: k_B T0 = (6/π²) e V (λF/R0)^{1/2}.
+
+    Args:
+        bias: V, the voltage across the contact (V).
+        R0: radius of the interconnection cylinder (nm).
+        material: a :class:`Metal` (λF).
+    With τ ≈ R0/v_F this is the paper's 96(eV)²E_F/(π⁴N_e v_F²λ_Fτ); 4938 K·(λF/R0)^{1/2}
+    at 0.7 V (the paper prints 4.92·10³).
+    """
+    check_positive("bias", bias)
+    check_positive("R0", R0)
+    ratio = material.fermi_wavelength_nm / jnp.asarray(R0, dtype=float)
+    return 6.0 / math.pi**2 * jnp.asarray(bias, dtype=float) * jnp.sqrt(ratio) / BOLTZMANN_EV_K
+
+
+def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temperature=300.0,
+                     L0=jnp.inf, variant="exact"):
+    """Peak electron temperature T_e (K) behind an atomic contact with N open channels.
+
+    Eqs. (2)–(5) of Buret et al. 2020 via :func:`peak_heating_sum`. Broadcasts
+    over all array arguments; differentiable in all of them.
+
+    Args:
+        n_channels: N, number of open channels (real: sub-quantum conductances
+            allowed), > 0; the heated disk has radius r_N = N λF/4 ≤ R0.
+        R0: radius of the interconnection cylinder (nm).
+        Lc: its length (nm), Lc ≤ 3 R0.
+        h: side-wall exchange parameter, 0 ≤ h ≤ ∞ (``jnp.inf``: Eq. 4; 0: corrected Eq. 5).
+        bias: voltage across the contact (V); sets T0.
+        material: :class:`Metal` (default ``GOLD``).
+        lattice_temperature: T_L (K), ≥ 0.
+        L0: electron–lattice length (nm), default ∞ (its effect is < 0.2 %).
+        variant: ``"exact"`` (default), or ``"printed_eq5"``: the paper's Eq. (5)
+            as printed (first term ζLc/R0, twice the correct one; h is ignored),
+            only to reproduce the paper's curves.
+    """
+    check_positive("n_channels", n_channels)
+    check_positive("R0", R0)
+    check_positive("Lc", Lc)
+    check_nonnegative("lattice_temperature", lattice_temperature)
+    l0 = jnp.asarray(L0, dtype=float)
+    check_positive("L0", jnp.where(jnp.isinf(l0), 1.0, l0))
+    if variant not in ("exact", "printed_eq5"):
+        raise ValueError(f"`variant` must be 'exact' or 'printed_eq5', got {variant!r}")
+    R0 = jnp.asarray(R0, dtype=float)
+    zeta = jnp.asarray(n_channels, dtype=float) * material.fermi_wavelength_nm / (4.0 * R0)
+    z = _concrete(zeta)
+    if z is not None and np.any(z > 1.0):
+        raise ValueError(
+            "`n_channels`: the heated disk r_N = N λF/4 exceeds `R0` "
+            f"(ζ = {np.max(z):g} > 1); increase R0 or lower N"
+        )
+    ell = jnp.asarray(Lc, dtype=float) / R0
+    alpha = R0 / l0
+    if variant == "printed_eq5":
+        s = peak_heating_sum(zeta, ell, 0.0, alpha) + 0.5 * zeta * ell
+    else:
+        s = peak_heating_sum(zeta, ell, h, alpha)
+    t0 = hot_electron_T0(bias, R0, material)
+    return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + t0 * t0 * s)
