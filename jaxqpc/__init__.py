@@ -7,6 +7,19 @@ accuracy; enable it in your program with
 the global flag itself).
 """
 
+from ._bremsstrahlung import DetectorResponse as DetectorResponse
+from ._bremsstrahlung import TabulatedDetectorResponse as TabulatedDetectorResponse
+from ._bremsstrahlung import bremsstrahlung_beta as bremsstrahlung_beta
+from ._bremsstrahlung import bremsstrahlung_F as bremsstrahlung_F
+from ._bremsstrahlung import bremsstrahlung_spectrum as bremsstrahlung_spectrum
+from ._bremsstrahlung import photon_yield as photon_yield
+from ._counts import CONDUCTANCE_QUANTUM_S as CONDUCTANCE_QUANTUM_S
+from ._counts import conductance_from_power as conductance_from_power
+from ._counts import contact_voltage as contact_voltage
+from ._counts import downstream_fraction as downstream_fraction
+from ._counts import photon_counts as photon_counts
+from ._counts import photon_counts_from_conductance as photon_counts_from_conductance
+from ._counts import radiating_area_nm2 as radiating_area_nm2
 from ._expansions import PowerCorrection as PowerCorrection
 from ._expansions import low_temperature_correction as low_temperature_correction
 from ._expansions import low_voltage_asymmetry as low_voltage_asymmetry

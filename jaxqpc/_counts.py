@@ -1,0 +1,174 @@
+"""Detected photon counts of an atomic contact vs dissipated power (Buret et al. 2020).
+
+Chain: circuit → contact voltage V_c and channel number N = G/G0 → peak
+electron temperature T_e (Eqs. 2–5) → detected Bremsstrahlung photon rate per
+area (Eqs. 14–20) → counts per time bin
+
+    counts = t_bin (η S Y(T_e) + dark_rate),   S = π R0² + 2π R0 Lc.
+
+The circuit is a source voltage V_s in series with a resistance R_s and the
+contact (conductance G): P = V_c² G with V_c = V_s/(1 + R_s G). For a given P
+two conductances are possible when R_s > 0; the branch with the contact
+resistance above the series one (G < 1/R_s, where most of the voltage drops on
+the contact, as in the experiment) is used. No conductance gives
+P > V_s²/(4R_s).
+
+Heat input: the paper deposits the whole P at the drain end (``heat_fraction``
+= 1, default). Landauer–Büttiker says the drain side receives P_R only; pass
+``heat_fraction`` = P_R/P from :func:`downstream_fraction` for a transmission
+model of the contact (1/2 for an energy-independent transmission).
+Θ = T_e² − T_L² is proportional to the heat flux, so it scales with the fraction.
+"""
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+
+from ._bremsstrahlung import DetectorResponse, photon_yield
+from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, PLANCK_J_S
+from ._heating import hot_electron_T0, peak_heating_sum
+from ._landauer import transport
+from ._materials import GOLD
+from ._validate import _concrete, check_nonnegative, check_positive, check_range_open
+
+__all__ = [
+    "CONDUCTANCE_QUANTUM_S",
+    "contact_voltage",
+    "conductance_from_power",
+    "radiating_area_nm2",
+    "photon_counts",
+    "photon_counts_from_conductance",
+    "downstream_fraction",
+]
+
+CONDUCTANCE_QUANTUM_S = 2.0 * ELEMENTARY_CHARGE_C**2 / PLANCK_J_S
+"""G0 = 2e²/h in siemens (7.748e-5 S)."""
+
+
+def conductance_from_power(power, source_voltage, series_resistance=0.0):
+    """Contact conductance G (units of G0) that dissipates ``power`` (W) in the circuit.
+
+    Solves P = V_s² G/(1 + R_s G)² on the branch G < 1/R_s (contact resistance
+    above the series one). ``source_voltage`` in V, ``series_resistance`` in Ω.
+    """
+    check_positive("power", power)
+    check_positive("source_voltage", source_voltage)
+    check_nonnegative("series_resistance", series_resistance)
+    p, v, r = (_concrete(x) for x in (power, source_voltage, series_resistance))
+    if p is not None and v is not None and r is not None:
+        limit = np.where(r > 0, v * v / (4.0 * np.where(r > 0, r, 1.0)), np.inf)
+        if np.any(p > limit):
+            raise ValueError(
+                "`power`: no contact conductance dissipates this much with `source_voltage` "
+                f"{np.max(v):g} V and `series_resistance` {np.max(r):g} Ω (maximum V²/4R = "
+                f"{np.min(limit):g} W)"
+            )
+    p, v, r = (jnp.asarray(x, dtype=float) for x in (power, source_voltage, series_resistance))
+    v2 = v * v
+    g = 2.0 * p / ((v2 - 2.0 * p * r) + v * jnp.sqrt(jnp.maximum(v2 - 4.0 * p * r, 0.0)))
+    return g / CONDUCTANCE_QUANTUM_S
+
+
+def contact_voltage(conductance, source_voltage, series_resistance=0.0):
+    """Voltage across the contact V_c = V_s/(1 + R_s G) (V); ``conductance`` in G0."""
+    g = jnp.asarray(conductance, dtype=float) * CONDUCTANCE_QUANTUM_S
+    return jnp.asarray(source_voltage, dtype=float) / (1.0 + jnp.asarray(series_resistance) * g)
+
+
+def radiating_area_nm2(R0, Lc):
+    """S = π R0² + 2π R0 Lc (nm²): the end disk and side wall of the hot cylinder.
+
+    4.25e-14 cm² (4.25 nm²) for R0 = 2λF, Lc = λF/4, λF = 0.52 nm; the paper
+    prints 4.84e-14 cm², not reproducible with its own numbers (PHYSICS_NOTES).
+    """
+    R0 = jnp.asarray(R0, dtype=float)
+    return math.pi * R0 * R0 + 2.0 * math.pi * R0 * jnp.asarray(Lc, dtype=float)
+
+
+def photon_counts_from_conductance(conductance, *, eta, R0, Lc, h, source_voltage, bin_time,
+                                   series_resistance=0.0, dark_rate=0.0, spectrum="exact",
+                                   detector=None, material=GOLD, lattice_temperature=300.0,
+                                   L0=jnp.inf, heat_fraction=1.0):
+    """Expected counts per time bin for a contact of conductance ``conductance`` (units of G0).
+
+    Args:
+        conductance: G/G0 = N (real, > 0); r_N = N λF/4 must not exceed R0.
+        eta: overall detection efficiency η ∈ (0, 1].
+        R0, Lc: radius and length of the hot interconnection cylinder (nm).
+        h: side-wall exchange parameter ∈ [0, ∞].
+        source_voltage: V_s (V). series_resistance: R_s (Ω).
+        bin_time: counting time per bin (s). dark_rate: dark counts (s⁻¹), ≥ 0.
+        spectrum: ``"exact"`` (Eq. 15), ``"eq17"`` or ``"closed_form"``
+            (6.13·10²² ζ² e^{−1/ζ} cm⁻² s⁻¹), see :func:`photon_yield`.
+        detector: detector response (default: Eq. 20, 1070/740/600 nm, 0.65).
+        material, lattice_temperature (K), L0 (nm): see :func:`peak_temperature`.
+        heat_fraction: share of the power deposited at the drain (1 = the paper;
+            see :func:`downstream_fraction`), in (0, 1].
+    Returns:
+        Expected counts per bin (float array; the Poisson mean).
+    """
+    check_positive("conductance", conductance)
+    _check_common(eta, R0, Lc, h, source_voltage, series_resistance, bin_time, dark_rate, heat_fraction)
+    detector = DetectorResponse() if detector is None else detector
+    n = jnp.asarray(conductance, dtype=float)
+    R0 = jnp.asarray(R0, dtype=float)
+    zeta = n * material.fermi_wavelength_nm / (4.0 * R0)
+    z = _concrete(zeta)
+    if z is not None and np.any(z > 1.0):
+        raise ValueError(f"`R0`: the heated disk r_N = N λF/4 exceeds R0 (ζ = {np.max(z):g} > 1)")
+    v_contact = contact_voltage(n, source_voltage, series_resistance)
+    t0 = hot_electron_T0(v_contact, R0, material)
+    h = jnp.asarray(h, dtype=float)
+    s = peak_heating_sum(zeta, jnp.asarray(Lc, dtype=float) / R0, h, R0 / jnp.asarray(L0, dtype=float))
+    te = jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2
+                  + jnp.asarray(heat_fraction, dtype=float) * t0 * t0 * s)
+    rate = photon_yield(te, detector=detector, fermi_energy=material.fermi_energy_eV, spectrum=spectrum)
+    area_m2 = radiating_area_nm2(R0, Lc) * 1e-18
+    return jnp.asarray(bin_time, dtype=float) * (jnp.asarray(eta) * area_m2 * rate + jnp.asarray(dark_rate))
+
+
+def photon_counts(power, *, eta, R0, Lc, h, source_voltage, bin_time, series_resistance=0.0,
+                  dark_rate=0.0, **kwargs):
+    """Expected counts per time bin vs the power dissipated in the contact ``power`` (W).
+
+    The conductance follows from the circuit (:func:`conductance_from_power`);
+    all other arguments as :func:`photon_counts_from_conductance`. Differentiable
+    in every parameter; broadcasts over data points and parameter batches.
+    """
+    g = conductance_from_power(power, source_voltage, series_resistance)
+    return photon_counts_from_conductance(
+        g, eta=eta, R0=R0, Lc=Lc, h=h, source_voltage=source_voltage, bin_time=bin_time,
+        series_resistance=series_resistance, dark_rate=dark_rate, **kwargs)
+
+
+def _check_common(eta, R0, Lc, h, source_voltage, series_resistance, bin_time, dark_rate, heat_fraction):
+    check_range_open("eta", eta, 0.0, 1.0)
+    check_positive("R0", R0)
+    check_positive("Lc", Lc)
+    hv = _concrete(h)
+    if hv is not None and (np.any(np.isnan(hv)) or np.any(hv < 0)):
+        raise ValueError(f"`h` must be in [0, inf], got {hv[np.isnan(hv) | (hv < 0)][:3]}")
+    check_positive("source_voltage", source_voltage)
+    check_nonnegative("series_resistance", series_resistance)
+    check_positive("bin_time", bin_time)
+    check_nonnegative("dark_rate", dark_rate)
+    check_range_open("heat_fraction", heat_fraction, 0.0, 1.0)
+
+
+def downstream_fraction(model, *, fermi_level, bias_V, temperature_K, energy_unit_eV):
+    """P_R/(P_L + P_R): the share of the dissipated power released on the drain side.
+
+    Landauer–Büttiker (Blaas-Anselmi et al. 2022, Eqs. 2–5) for a transmission
+    ``model`` of the contact whose energies are in units of ``energy_unit_eV``
+    (eV), measured from the band bottom; ``fermi_level`` = μ̄ in those units.
+    1/2 for an energy-independent transmission; above 1/2 when T(ε) rises across
+    the bias window. Differentiable in the model's parameters and all arguments.
+    """
+    check_positive("energy_unit_eV", energy_unit_eV)
+    check_positive("bias_V", bias_V)
+    check_nonnegative("temperature_K", temperature_K)
+    unit = jnp.asarray(energy_unit_eV, dtype=float)
+    r = transport(model, fermi_level, jnp.asarray(bias_V, dtype=float) / unit,
+                  BOLTZMANN_EV_K * jnp.asarray(temperature_K, dtype=float) / unit)
+    return r.power_right / (r.power_left + r.power_right)
