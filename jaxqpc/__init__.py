@@ -9,6 +9,7 @@ the global flag itself).
 
 from ._bremsstrahlung import DetectorResponse as DetectorResponse
 from ._bremsstrahlung import TabulatedDetectorResponse as TabulatedDetectorResponse
+from ._bremsstrahlung import YieldTable as YieldTable
 from ._bremsstrahlung import bremsstrahlung_beta as bremsstrahlung_beta
 from ._bremsstrahlung import bremsstrahlung_F as bremsstrahlung_F
 from ._bremsstrahlung import bremsstrahlung_spectrum as bremsstrahlung_spectrum

@@ -493,3 +493,58 @@ def photon_yield(electron_temperature, detector=None, fermi_energy=DEFAULT_FERMI
         value = CLOSED_FORM_PREFACTOR_CM2_S * 1e4 * zeta * zeta * jnp.exp(-1.0 / zeta)
         return jnp.broadcast_to(value, jnp.broadcast_shapes(kT.shape, ef.shape))
     return _yield(kT, ef, detector, spectrum)
+
+
+class YieldTable(eqx.Module):
+    """A fast, differentiable surrogate of :func:`photon_yield` for one detector and metal.
+
+    log Y is expanded in Chebyshev polynomials of log T_e on [log t_min, log t_max]
+    (log Y ≈ −ħω1/k_BT_e + slow terms, an entire function of log T_e), from
+    ``degree + 1`` exact evaluations. Build it once (outside a fit loop) and pass
+    it as ``spectrum=`` to :func:`jaxqpc.photon_counts`; evaluating it costs one
+    short Clenshaw recurrence instead of ~4·10⁴ integrand evaluations
+    ("exact"). Differentiable in T_e (not in the detector's fields: the table is
+    data). With the default degree 40 the relative error is ≤ 1e-11 over
+    [t_min, t_max] = [200, 10⁴] K (tested against the exact yield).
+
+    Args:
+        detector, fermi_energy, spectrum: as :func:`photon_yield` (``spectrum``
+            "exact" or "eq17").
+        t_min, t_max: table range of T_e (K). degree: Chebyshev degree.
+    """
+
+    coef: jax.Array
+    t_min: float = eqx.field(static=True)
+    t_max: float = eqx.field(static=True)
+
+    def __init__(self, detector=None, fermi_energy=DEFAULT_FERMI_ENERGY_EV, spectrum="exact",
+                 t_min=200.0, t_max=1e4, degree=40):
+        _check_choice("spectrum", spectrum, ("exact", "eq17"))
+        check_positive("t_min", t_min)
+        if not t_max > t_min:
+            raise ValueError(f"`t_max` must exceed `t_min`, got {t_max} <= {t_min}")
+        self.t_min, self.t_max = float(t_min), float(t_max)
+        theta = np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1)
+        mid, half = self._scale()
+        temperatures = np.exp(mid + half * np.cos(theta))
+        log_y = jnp.log(photon_yield(temperatures, detector, fermi_energy, spectrum))
+        basis = np.cos(np.outer(np.arange(degree + 1), theta)) * (2.0 / (degree + 1))
+        basis[0] *= 0.5
+        self.coef = jnp.asarray(basis) @ log_y
+
+    def _scale(self):
+        lo, hi = math.log(self.t_min), math.log(self.t_max)
+        return 0.5 * (hi + lo), 0.5 * (hi - lo)
+
+    def __call__(self, electron_temperature):
+        """Detected photons m⁻² s⁻¹ at T_e (K) within [t_min, t_max]."""
+        t = check_finite("electron_temperature", electron_temperature)
+        if t is not None and (np.any(t < self.t_min) or np.any(t > self.t_max)):
+            raise ValueError(f"`electron_temperature` must lie in the table range [{self.t_min:g}, "
+                             f"{self.t_max:g}] K, got {t[(t < self.t_min) | (t > self.t_max)][:3]}")
+        mid, half = self._scale()
+        s = (jnp.log(_as_float(electron_temperature)) - mid) / half
+        b1, b2 = jnp.zeros_like(s), jnp.zeros_like(s)
+        for c in self.coef[:0:-1]:  # Clenshaw
+            b1, b2 = 2.0 * s * b1 - b2 + c, b1
+        return jnp.exp(s * b1 - b2 + self.coef[0])

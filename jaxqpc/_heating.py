@@ -22,12 +22,17 @@ for an unbounded radius, S = (U + W)/(2ζ) with
 * U, the disk source in a slab of thickness ℓ (Dirichlet at ℓ), by images at
   z = 2jℓ with alternating signs: U = Σ_j (−1)^j φ(2|j|ℓ),
   φ(s) = (e^{−αs} − e^{−α√(ζ²+s²)})/α (→ √(ζ²+s²) − s at α = 0), summed with
-  the Cohen–Rodriguez Villegas–Zagier acceleration (``IMAGE_TERMS`` terms,
-  error ~5.8^{−24});
+  the Cohen–Rodriguez Villegas–Zagier acceleration (``IMAGE_TERMS`` = 16
+  terms, error ~5.8^{−16});
 * W, the side-wall correction,
   W = (2/ℓ) Σ_m (ζ I1(κ_m ζ)/κ_m)(κ_m K1(κ_m) − h K0(κ_m))/(κ_m I1(κ_m) + h I0(κ_m)),
-  κ_m² = k_m² + α², whose terms fall like e^{−κ_m(2−ζ)} (``WALL_TERMS`` terms:
-  ≤ 1e-9 relative for ℓ ≤ 3, the validated range).
+  κ_m² = k_m² + α², whose terms fall like e^{−κ_m(2−ζ)} (``WALL_TERMS`` = 12
+  terms: the first omitted one is below e^{−12.5π/ℓ} ≤ 5e-12 for ℓ ≤ 1.5, the
+  validated range ``MAX_LENGTH_RATIO``).
+
+Measured against the radial series summed to 2·10⁵ terms with tail averaging:
+≤ 1e-10 relative over ζ ∈ [1e-3, 1], ℓ ∈ [0.1, 1.5], h ∈ {0, ∞} (the tests
+cover finite h and α > 0 as well).
 
 Both are smooth in ζ, ℓ, h (through t = h/(1+h), so h = ∞ is t = 1) and α, so
 gradients are finite everywhere, including h = 0, h = ∞ and ζ = 1.
@@ -46,11 +51,11 @@ from ._validate import _concrete, check_nonnegative, check_positive, check_range
 
 __all__ = ["peak_heating_sum", "peak_temperature", "hot_electron_T0", "IMAGE_TERMS", "WALL_TERMS"]
 
-IMAGE_TERMS = 24
+IMAGE_TERMS = 16
 """Terms of the accelerated image sum (Cohen–Rodriguez Villegas–Zagier)."""
-WALL_TERMS = 24
+WALL_TERMS = 12
 """Axial modes of the side-wall correction."""
-MAX_LENGTH_RATIO = 3.0
+MAX_LENGTH_RATIO = 1.5
 """Largest Lc/R0 for which WALL_TERMS keeps 1e-9 accuracy."""
 
 
@@ -87,7 +92,7 @@ def peak_heating_sum(zeta, length_ratio, h, screening=0.0):
 
     Args:
         zeta: ζ = r_N/R0 ∈ (0, 1].
-        length_ratio: ℓ = Lc/R0 ∈ (0, 3].
+        length_ratio: ℓ = Lc/R0 ∈ (0, 1.5].
         h: side-wall exchange parameter ∈ [0, ∞] (``jnp.inf`` allowed).
         screening: α = R0/L0 ≥ 0 (0 for L0 = ∞, the default of the paper).
     """
@@ -151,7 +156,7 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
         n_channels: N, number of open channels (real: sub-quantum conductances
             allowed), > 0; the heated disk has radius r_N = N λF/4 ≤ R0.
         R0: radius of the interconnection cylinder (nm).
-        Lc: its length (nm), Lc ≤ 3 R0.
+        Lc: its length (nm), Lc ≤ 1.5 R0.
         h: side-wall exchange parameter, 0 ≤ h ≤ ∞ (``jnp.inf``: Eq. 4; 0: corrected Eq. 5).
         bias: voltage across the contact (V); sets T0.
         material: :class:`Metal` (default ``GOLD``).
