@@ -169,6 +169,10 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
     check_positive("n_channels", n_channels)
     check_positive("R0", R0)
     check_positive("Lc", Lc)
+    check_nonnegative("h", jnp.where(jnp.isinf(jnp.asarray(h, dtype=float)), 0.0, h))
+    ratio = _concrete(jnp.asarray(Lc, dtype=float) / jnp.asarray(R0, dtype=float))
+    if ratio is not None and np.any(ratio > MAX_LENGTH_RATIO):
+        raise ValueError(f"`Lc` must be <= {MAX_LENGTH_RATIO:g} R0, got Lc/R0 = {np.max(ratio):g}")
     check_nonnegative("lattice_temperature", lattice_temperature)
     l0 = jnp.asarray(L0, dtype=float)
     check_positive("L0", jnp.where(jnp.isinf(l0), 1.0, l0))
