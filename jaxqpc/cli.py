@@ -3,7 +3,9 @@
 Subcommands::
 
     jaxqpc figures qpc --out DIR [--low-res] [--force]   Figs. 2-5 of Blaas-Anselmi et al. 2022
-    jaxqpc figures emission ...                          (not implemented yet)
+    jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
+                                                         Figs. 3B, 5, 6 of Buret et al. 2020
+                                                         and the heat-input comparison
     jaxqpc fit ...                                       (not implemented yet)
     jaxqpc --version
 
@@ -28,26 +30,42 @@ class _UsageError(Exception):
     """A user-facing error: its message is printed and the exit code is 2."""
 
 
-def _figures_qpc(args):
-    from .figures import qpc  # lazy: matplotlib and the figure code
-
+def _prepare_out(args, figure_files):
+    """The absolute output directory, created; refuses to overwrite figures without --force."""
     out = os.path.abspath(args.out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise _UsageError(f"--out {args.out!r} exists and is not a directory")
-    existing = [name for name in qpc.FIGURE_FILES if os.path.exists(os.path.join(out, name))]
+    existing = [name for name in figure_files if os.path.exists(os.path.join(out, name))]
     if existing and not args.force:
         raise _UsageError(
             f"refusing to overwrite existing figure(s) in {out}: {', '.join(existing)} "
             "(use --force to overwrite, or choose another --out)"
         )
     os.makedirs(out, exist_ok=True)
+    return out
+
+
+def _write_figures(module, args, **options):
+    out = _prepare_out(args, module.FIGURE_FILES)
     resolution = "low" if args.low_res else "full"
     start = time.perf_counter()
-    for path in qpc.make_figures(out, resolution=resolution):
+    for path in module.make_figures(out, resolution=resolution, **options):
         print(path, flush=True)
-    print(f"wrote {len(qpc.FIGURE_FILES)} figures ({resolution} resolution) in "
+    print(f"wrote {len(module.FIGURE_FILES)} figures ({resolution} resolution) in "
           f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
     return 0
+
+
+def _figures_qpc(args):
+    from .figures import qpc  # lazy: matplotlib and the figure code
+
+    return _write_figures(qpc, args)
+
+
+def _figures_emission(args):
+    from .figures import emission  # lazy: matplotlib and the figure code
+
+    return _write_figures(emission, args, printed_eq5=args.printed_eq5)
 
 
 def _not_implemented(what):
@@ -55,6 +73,15 @@ def _not_implemented(what):
         raise _UsageError(f"`jaxqpc {what}` is not implemented yet")
 
     return run
+
+
+def _add_figure_options(parser):
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory (created if missing)")
+    parser.add_argument("--low-res", action="store_true",
+                        help="coarse grids: a quick preview (seconds instead of minutes)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite existing figure files of the same names in DIR")
 
 
 def build_parser():
@@ -78,18 +105,22 @@ def build_parser():
         description="Write fig2.png ... fig5.png of Blaas-Anselmi et al., SciPost Phys. 12, 105 "
         "(2022) (power dissipated around a quantum point contact) into DIR.",
     )
-    qpc.add_argument("--out", required=True, metavar="DIR",
-                     help="output directory (created if missing)")
-    qpc.add_argument("--low-res", action="store_true",
-                     help="coarse grids: a quick preview (seconds instead of minutes)")
-    qpc.add_argument("--force", action="store_true",
-                     help="overwrite existing fig*.png files in DIR")
+    _add_figure_options(qpc)
     qpc.set_defaults(run=_figures_qpc)
     emission = papers.add_parser(
         "emission",
-        help="figures of Buret et al., Nanophotonics 9, 413 (2020) (not implemented yet)",
+        help="Figs. 3B, 5, 6 of Buret et al., Nanophotonics 9, 413 (2020)",
+        description="Write fig5.png, fig6.png, fig3b.png and fig_heat_input.png into DIR: the peak "
+        "electron temperature (Fig. 5) and the detected photon yield (Fig. 6) vs the number of open "
+        "channels, the model counts vs power of Fig. 3B, and the effect of heating the drain with "
+        "the Landauer share P_R/P instead of all the power (Buret et al., Nanophotonics 9, 413 "
+        "(2020)). h = 0 uses the correct h -> 0 limit of Eqs. 2-3, not the misprinted Eq. 5.",
     )
-    emission.set_defaults(run=_not_implemented("figures emission"), any_arguments=True)
+    _add_figure_options(emission)
+    emission.add_argument("--printed-eq5", action="store_true",
+                          help="also draw (dashed) the paper's printed Eq. 5, whose first term is "
+                          "twice the correct one, in Figs. 5 and 6 (B, D) and in Fig. 3B")
+    emission.set_defaults(run=_figures_emission)
     figures.set_defaults(run=None, parser=figures)
 
     fit = commands.add_parser("fit", help="fit a model to measured data (not implemented yet)")
