@@ -27,7 +27,7 @@ import numpy as np
 
 from ._bremsstrahlung import DetectorResponse, YieldTable, photon_yield
 from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, PLANCK_J_S
-from ._heating import hot_electron_T0, peak_heating_sum
+from ._heating import peak_temperature
 from ._landauer import transport
 from ._materials import GOLD
 from ._validate import _concrete, check_nonnegative, check_positive, check_range_open
@@ -111,20 +111,11 @@ def photon_counts_from_conductance(conductance, *, eta, R0, Lc, h, source_voltag
         Expected counts per bin (float array; the Poisson mean).
     """
     check_positive("conductance", conductance)
-    _check_common(eta, R0, Lc, h, source_voltage, series_resistance, bin_time, dark_rate, heat_fraction)
+    _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate)
     detector = DetectorResponse() if detector is None else detector
-    n = jnp.asarray(conductance, dtype=float)
-    R0 = jnp.asarray(R0, dtype=float)
-    zeta = n * material.fermi_wavelength_nm / (4.0 * R0)
-    z = _concrete(zeta)
-    if z is not None and np.any(z > 1.0):
-        raise ValueError(f"`R0`: the heated disk r_N = N λF/4 exceeds R0 (ζ = {np.max(z):g} > 1)")
-    v_contact = contact_voltage(n, source_voltage, series_resistance)
-    t0 = hot_electron_T0(v_contact, R0, material)
-    h = jnp.asarray(h, dtype=float)
-    s = peak_heating_sum(zeta, jnp.asarray(Lc, dtype=float) / R0, h, R0 / jnp.asarray(L0, dtype=float))
-    te = jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2
-                  + jnp.asarray(heat_fraction, dtype=float) * t0 * t0 * s)
+    v_contact = contact_voltage(conductance, source_voltage, series_resistance)
+    te = peak_temperature(conductance, R0=R0, Lc=Lc, h=h, bias=v_contact, material=material,
+                          lattice_temperature=lattice_temperature, L0=L0, heat_fraction=heat_fraction)
     if isinstance(spectrum, YieldTable):
         rate = spectrum(te)
     else:
@@ -147,18 +138,12 @@ def photon_counts(power, *, eta, R0, Lc, h, source_voltage, bin_time, series_res
         series_resistance=series_resistance, dark_rate=dark_rate, **kwargs)
 
 
-def _check_common(eta, R0, Lc, h, source_voltage, series_resistance, bin_time, dark_rate, heat_fraction):
+def _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate):
     check_range_open("eta", eta, 0.0, 1.0)
-    check_positive("R0", R0)
-    check_positive("Lc", Lc)
-    hv = _concrete(h)
-    if hv is not None and (np.any(np.isnan(hv)) or np.any(hv < 0)):
-        raise ValueError(f"`h` must be in [0, inf], got {hv[np.isnan(hv) | (hv < 0)][:3]}")
     check_positive("source_voltage", source_voltage)
     check_nonnegative("series_resistance", series_resistance)
     check_positive("bin_time", bin_time)
     check_nonnegative("dark_rate", dark_rate)
-    check_range_open("heat_fraction", heat_fraction, 0.0, 1.0)
 
 
 def downstream_fraction(model, *, fermi_level, bias_V, temperature_K, energy_unit_eV):

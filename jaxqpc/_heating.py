@@ -102,7 +102,7 @@ def peak_heating_sum(zeta, length_ratio, h, screening=0.0):
     a = _concrete(length_ratio)
     if a is not None and np.any(a > MAX_LENGTH_RATIO):
         raise ValueError(f"`length_ratio` (Lc/R0) must be <= {MAX_LENGTH_RATIO:g}, got {np.max(a):g}")
-    check_nonnegative("h", jnp.where(jnp.isinf(jnp.asarray(h, dtype=float)), 0.0, h))
+    check_nonnegative("h", jnp.where(jnp.asarray(h, dtype=float) == jnp.inf, 0.0, h))
     check_nonnegative("screening", screening)
     return _peak_sum(*(jnp.asarray(x, dtype=float) for x in (zeta, length_ratio, h, screening)))
 
@@ -146,7 +146,7 @@ def hot_electron_T0(bias, R0, material=GOLD):
 
 
 def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temperature=300.0,
-                     L0=jnp.inf, variant="exact"):
+                     L0=jnp.inf, variant="exact", heat_fraction=1.0):
     """Peak electron temperature T_e (K) behind an atomic contact with N open channels.
 
     Eqs. (2)–(5) of Buret et al. 2020 via :func:`peak_heating_sum`. Broadcasts
@@ -165,17 +165,22 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
         variant: ``"exact"`` (default), or ``"printed_eq5"``: the paper's Eq. (5)
             as printed (first term ζLc/R0, twice the correct one; h is ignored),
             only to reproduce the paper's curves.
+        heat_fraction: share of the power P_N = V²NG0 deposited at the drain
+            end, in (0, 1]; 1 is the paper. Θ = T_e² − T_L² is proportional to
+            the heat flux, so it scales with this share (see
+            :func:`jaxqpc.downstream_fraction`).
     """
     check_positive("n_channels", n_channels)
     check_positive("R0", R0)
     check_positive("Lc", Lc)
-    check_nonnegative("h", jnp.where(jnp.isinf(jnp.asarray(h, dtype=float)), 0.0, h))
+    check_nonnegative("h", jnp.where(jnp.asarray(h, dtype=float) == jnp.inf, 0.0, h))
     ratio = _concrete(jnp.asarray(Lc, dtype=float) / jnp.asarray(R0, dtype=float))
     if ratio is not None and np.any(ratio > MAX_LENGTH_RATIO):
         raise ValueError(f"`Lc` must be <= {MAX_LENGTH_RATIO:g} R0, got Lc/R0 = {np.max(ratio):g}")
     check_nonnegative("lattice_temperature", lattice_temperature)
+    check_range_open("heat_fraction", heat_fraction, 0.0, 1.0)
     l0 = jnp.asarray(L0, dtype=float)
-    check_positive("L0", jnp.where(jnp.isinf(l0), 1.0, l0))
+    check_positive("L0", jnp.where(l0 == jnp.inf, 1.0, l0))
     if variant not in ("exact", "printed_eq5"):
         raise ValueError(f"`variant` must be 'exact' or 'printed_eq5', got {variant!r}")
     R0 = jnp.asarray(R0, dtype=float)
@@ -193,4 +198,5 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
     else:
         s = peak_heating_sum(zeta, ell, h, alpha)
     t0 = hot_electron_T0(bias, R0, material)
-    return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + t0 * t0 * s)
+    theta = jnp.asarray(heat_fraction, dtype=float) * t0 * t0 * s
+    return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + theta)

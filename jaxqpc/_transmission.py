@@ -249,7 +249,8 @@ class SaddlePointQPC(_Transmission):
         n_channels: channels kept (static).
         max_energy: upper end of the energy grid (static, E1).
         grid_step: width of the Landauer-table pieces (static, E1); keep it
-            ≤ ħω_x/2 for 1e-9 table accuracy.
+            ≤ ħω_x/3 for ~1e-10 relative accuracy of the powers (measured: 1e-7
+            at ħω_x/2, 2.5e-10 at ħω_x/3, 1e-13 at ħω_x/6).
     """
 
     omega_x: jax.Array
