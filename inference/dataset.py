@@ -10,6 +10,10 @@ __all__ = ["Dataset"]
 class Dataset(eqx.Module):
     """Photon counts vs dissipated power, one row per time bin (or group of bins).
 
+    Efficiency convention: the fitted η is the combined detection efficiency of
+    all detectors, split equally between them, so each row's expected counts use
+    η / (number of detectors) with ``len(dark_rate)`` detectors.
+
     Arrays (one entry per row; a PyTree, so batches of datasets stack and vmap):
         power_W: power dissipated in the contact (W), > 0.
         counts: detected photon counts in the row (integers stored as floats), ≥ 0.
