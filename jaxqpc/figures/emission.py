@@ -76,14 +76,16 @@ enabled by the caller
 (``jax.config.update("jax_enable_x64", True)``; the command line does it).
 """
 
-import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from ._render import write_figures
 
 from .._bremsstrahlung import photon_yield
 from .._counts import (
@@ -729,12 +731,5 @@ def make_figures(out_dir, resolution="full", printed_eq5=False, *, verbose=False
         The list of written paths, in the order of :data:`FIGURE_FILES`.
     """
     _grid(resolution)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    for name, (compute, plot) in zip(FIGURE_FILES, _FIGURES):
-        start = time.perf_counter()
-        path = plot(compute(resolution), os.path.join(out_dir, name), printed_eq5=printed_eq5)
-        if verbose:
-            print(f"  {name}: {time.perf_counter() - start:.1f} s")
-        paths.append(path)
-    return paths
+    return write_figures(out_dir, zip(FIGURE_FILES, _FIGURES), resolution, verbose=verbose,
+                         printed_eq5=printed_eq5)

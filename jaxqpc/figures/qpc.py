@@ -37,14 +37,16 @@ precision should be enabled by the caller
 """
 
 import math
-import os
 import time
 
 import jax
 import numpy as np
+
 from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from ._render import write_figures
 
 from .._landauer import transport
 from .._transmission import AbruptQPC
@@ -416,12 +418,4 @@ def make_figures(out_dir, resolution="full", *, verbose=False):
         The list of written paths, in the order of :data:`FIGURE_FILES`.
     """
     _grid(resolution)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = []
-    for name, (compute, plot) in zip(FIGURE_FILES, _FIGURES):
-        start = time.perf_counter()
-        path = plot(compute(resolution), os.path.join(out_dir, name))
-        if verbose:
-            print(f"  {name}: {time.perf_counter() - start:.1f} s")
-        paths.append(path)
-    return paths
+    return write_figures(out_dir, zip(FIGURE_FILES, _FIGURES), resolution, verbose=verbose)
