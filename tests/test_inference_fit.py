@@ -344,8 +344,6 @@ def test_multi_start(example_fit, example, table):
     r2 = fit_map(example, key=jax.random.PRNGKey(0), table=table, starts=starts)
     assert r2.log_posterior == pytest.approx(r.log_posterior, abs=1e-6)
     assert r2.start_log_posterior[0] <= r2.log_posterior
-    # the compiled fit is fast
-    assert r2.wall_s < 10.0
 
 
 def test_negative_binomial_fit(example, table, example_fit):
