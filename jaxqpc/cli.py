@@ -6,12 +6,14 @@ Subcommands::
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
                                                          Figs. 3B, 5, 6 of Buret et al. 2020
                                                          and the heat-input comparison
-    jaxqpc fit ...                                       (not implemented yet)
+    jaxqpc fit DATA.csv --bias V --series-resistance OHM [--dark-rate R] [--lattice-temperature K]
+               [--method map] --out DIR [--force] [--seed S] [--starts N]
+    jaxqpc fit --example --out DIR [...]                 MAP fit with Laplace uncertainties
     jaxqpc --version
 
 Double precision is switched on here (``jax_enable_x64``) for every command: the
 library itself never flips that global flag. Each subcommand imports its heavy
-modules (matplotlib, the figure code, later the inference package) only when it
+modules (matplotlib, the figure code, the inference package) only when it
 runs. Exit codes: 0 on success, 2 on a usage error (including a refusal to
 overwrite existing figures without ``--force``).
 """
@@ -68,11 +70,47 @@ def _figures_emission(args):
     return _write_figures(emission, args, printed_eq5=args.printed_eq5)
 
 
-def _not_implemented(what):
-    def run(args):
-        raise _UsageError(f"`jaxqpc {what}` is not implemented yet")
+def _fit(args):
+    from inference.cli import FitUsageError, run_fit  # lazy: the inference package
 
-    return run
+    try:
+        return run_fit(args)
+    except FitUsageError as err:
+        raise _UsageError(str(err)) from None
+
+
+def _dark_rate(text):
+    """``--dark-rate``: one number, or comma-separated numbers (one per detector)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def _add_fit_parser(commands):
+    fit = commands.add_parser(
+        "fit", help="fit the photon-emission model to measured counts (MAP + Laplace)",
+        description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP with Laplace "
+        "uncertainties. Writes summary.json, predictions.csv, fit.png and corner.png into DIR. "
+        "Metadata flags override <DATA stem>.json/.toml beside the data file.")
+    fit.add_argument("data", nargs="?", metavar="DATA.csv",
+                     help="CSV with power_W (or conductance_G0), counts, bin_s[, detector]")
+    fit.add_argument("--example", action="store_true",
+                     help="fit the bundled simulated example (its metadata and truth from its JSON)")
+    fit.add_argument("--bias", type=float, metavar="V", help="source voltage V_s (V)")
+    fit.add_argument("--series-resistance", type=float, metavar="OHM", help="series resistance R_s (Ω)")
+    fit.add_argument("--dark-rate", type=_dark_rate, metavar="R",
+                     help="dark-count rate (1/s): one number, or one per detector comma-separated")
+    fit.add_argument("--lattice-temperature", type=float, metavar="K",
+                     help="lattice temperature T_L (K; default 300 unless in the metadata file)")
+    fit.add_argument("--method", default="map", choices=("map", "nuts"),
+                     help="map (default); nuts is not implemented yet")
+    fit.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    fit.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
+    fit.add_argument("--starts", type=int, default=32, help="number of optimiser starts (default 32)")
+    fit.set_defaults(run=_fit)
 
 
 def _add_figure_options(parser):
@@ -123,9 +161,8 @@ def build_parser():
     emission.set_defaults(run=_figures_emission)
     figures.set_defaults(run=None, parser=figures)
 
-    fit = commands.add_parser("fit", help="fit a model to measured data (not implemented yet)")
-    fit.set_defaults(run=_not_implemented("fit"), any_arguments=True)
-    parser.set_defaults(run=None, parser=parser, any_arguments=False)
+    _add_fit_parser(commands)
+    parser.set_defaults(run=None, parser=parser)
     return parser
 
 
@@ -140,9 +177,7 @@ def main(argv=None):
     jax.config.update("jax_enable_x64", True)  # the library never does this itself
 
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and not args.any_arguments:  # (the placeholder commands accept anything for now)
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.run is None:  # `jaxqpc` or `jaxqpc figures` without a subcommand
         args.parser.print_help(sys.stderr)
         return EXIT_USAGE

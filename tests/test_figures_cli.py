@@ -55,12 +55,6 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"jaxqpc {jaxqpc.__version__}"
 
 
-@pytest.mark.parametrize("argv", [["fit"], ["fit", "data.csv", "--seed", "1"]])
-def test_future_subcommands_not_implemented(argv, capsys):
-    assert main(argv) == 2
-    assert "not implemented yet" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("argv", [[], ["figures"]])
 def test_missing_subcommand_is_usage_error(argv, capsys):
     assert main(argv) == 2

@@ -1,0 +1,273 @@
+"""Reports of a MAP fit: summary.json, predictions.csv, fit.png and corner.png.
+
+Everything here works on a :class:`~inference.optimize.MapResult` and draws of
+its Laplace approximation (:func:`inference.optimize.laplace_draws`: a
+Gaussian in the unconstrained coordinates mapped to the physical parameters,
+so every draw lies inside the domain). Posterior summaries (median, mean, sd,
+quantiles) are those of the draws; the MAP column is the fit's mode.
+
+Identifiability: for each parameter the ratio of the width of the central 95 %
+interval of the Laplace draws to that of the prior
+(:data:`inference.likelihood.PRIOR`), each measured on the scale where the
+prior is simple: η linear (prior width 0.95), Lc and R0 in ln (2·1.96·σ_ln),
+h in log₁₀ (0.95·6 decades). The data-dependent truncation of the prior
+(R0 ≥ R0_min, Lc ≤ 1.5 R0) is ignored, so a ratio near or above 1 means "the
+data add next to nothing". For h a ratio > 0.5 is reported as "h is not
+constrained by these data".
+
+Figures use matplotlib's object API with the Agg canvas (no pyplot, no global
+state).
+"""
+
+import csv
+import json
+import math
+
+import jax
+import numpy as np
+
+from .likelihood import PRIOR, expected_counts
+from .params import PARAM_NAMES
+
+__all__ = [
+    "QUANTILES",
+    "parameter_summary",
+    "identifiability",
+    "correlation_dict",
+    "predictive_counts",
+    "build_summary",
+    "write_summary",
+    "write_predictions",
+    "plot_fit",
+    "plot_corner",
+]
+
+QUANTILES = {"q2.5": 2.5, "q16": 16.0, "q84": 84.0, "q97.5": 97.5}
+"""Reported quantiles (key: percent)."""
+
+H_UNCONSTRAINED_RATIO = 0.5
+"""Posterior/prior width ratio above which h is reported as not constrained."""
+
+LABELS = {"eta": "η", "Lc_nm": "Lc (nm)", "R0_nm": "R0 (nm)", "h": "h"}
+LOG_AXES = {"eta": False, "Lc_nm": True, "R0_nm": True, "h": True}
+
+
+def parameter_summary(draws, map_params):
+    """{name: {median, mean, sd, q2.5, q16, q84, q97.5, map}} from draws (dict of arrays)."""
+    out = {}
+    for k in PARAM_NAMES:
+        x = np.asarray(draws[k], dtype=float)
+        entry = {"median": float(np.median(x)), "mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1))}
+        for name, q in QUANTILES.items():
+            entry[name] = float(np.percentile(x, q))
+        entry["map"] = float(map_params[k])
+        out[k] = entry
+    return out
+
+
+def _prior_scale(name):
+    """(transform to the prior's natural scale, prior 95 % width on it, scale name)."""
+    kind, *p = PRIOR[name]
+    if kind == "uniform":
+        lo, hi = p
+        return (lambda x: x), 0.95 * (hi - lo), "linear"
+    if kind == "lognormal":
+        _, sigma = p
+        return np.log, 2.0 * 1.959963984540054 * sigma, "ln"
+    if kind == "log10uniform":
+        lo, hi = p
+        return np.log10, 0.95 * (hi - lo), "log10"
+    raise ValueError(f"unknown prior kind {kind!r} for {name}")
+
+
+def identifiability(draws):
+    """Per parameter: posterior/prior 95 %-width ratio, the scale, and a short verdict."""
+    out = {}
+    for k in PARAM_NAMES:
+        f, prior_width, scale = _prior_scale(k)
+        y = f(np.asarray(draws[k], dtype=float))
+        post_width = float(np.percentile(y, 97.5) - np.percentile(y, 2.5))
+        ratio = post_width / prior_width
+        if k == "h" and ratio > H_UNCONSTRAINED_RATIO:
+            note = "h is not constrained by these data"
+        elif ratio > H_UNCONSTRAINED_RATIO:
+            note = f"{k} is weakly constrained by these data (posterior close to the prior)"
+        elif ratio > 0.1:
+            note = f"{k} is partly constrained by these data"
+        else:
+            note = f"{k} is well constrained by these data"
+        out[k] = {"posterior_to_prior_width": ratio, "scale": scale,
+                  "posterior_width_95": post_width, "prior_width_95": prior_width, "note": note}
+    return out
+
+
+def correlation_dict(correlation):
+    """The (4, 4) correlation matrix with its parameter names (JSON-ready; NaN → None)."""
+    c = np.asarray(correlation, dtype=float)
+    return {"names": list(PARAM_NAMES),
+            "matrix": [[None if not math.isfinite(v) else float(v) for v in row] for row in c]}
+
+
+@jax.jit
+def _predict(draws, dataset, table):
+    return jax.vmap(lambda p: expected_counts(p, dataset, table))(draws)
+
+
+def predictive_counts(draws, dataset, table):
+    """Expected counts of every row for every draw: array (n_draws, n_rows) (vmapped, jitted)."""
+    import jax.numpy as jnp
+
+    from .optimize import _as_arrays  # metadata as arrays: no recompilation per dataset values
+
+    d = {k: jnp.asarray(draws[k], dtype=float) for k in PARAM_NAMES}
+    return np.asarray(_predict(d, _as_arrays(dataset), table))
+
+
+def build_summary(*, data, dataset, result, draws, metadata, n_starts, wall_s, truth=None):
+    """The summary.json dict (keys in the documented order; ``truth`` only when given)."""
+    summary = {
+        "method": "map",
+        "data": str(data),
+        "n_rows": int(dataset.n_rows),
+        "metadata": metadata,
+        "parameters": parameter_summary(draws, result.params),
+        "correlation": correlation_dict(result.correlation),
+        "diagnostics": {
+            "fraction_of_starts_near_best": float(result.fraction_near_best),
+            "log_likelihood": float(result.log_likelihood),
+            "n_starts": int(n_starts),
+            "wall_s": float(wall_s),
+        },
+        "identifiability": identifiability(draws),
+    }
+    if truth is not None:
+        summary["truth"] = {k: float(v) for k, v in truth.items()}
+    return summary
+
+
+def write_summary(summary, path):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    return path
+
+
+def prediction_band(predicted):
+    """(median, q2.5, q97.5) of the expected counts over draws, each (n_rows,)."""
+    return (np.median(predicted, axis=0), np.percentile(predicted, 2.5, axis=0),
+            np.percentile(predicted, 97.5, axis=0))
+
+
+def write_predictions(dataset, predicted, path):
+    """predictions.csv: power_W, counts, bin_s, detector, expected_median, expected_q2.5, expected_q97.5."""
+    med, lo, hi = prediction_band(predicted)
+    cols = [np.asarray(dataset.power_W), np.asarray(dataset.counts), np.asarray(dataset.bin_s),
+            np.asarray(dataset.detector)]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["power_W", "counts", "bin_s", "detector", "expected_median", "expected_q2.5",
+                    "expected_q97.5"])
+        for p, c, b, d, m, l_, h in zip(*cols, med, lo, hi):
+            w.writerow([repr(float(p)), int(c), repr(float(b)), int(d), f"{m:.6g}", f"{l_:.6g}",
+                        f"{h:.6g}"])
+    return path
+
+
+def _figure(size):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_fit(dataset, predicted, path, *, title=None):
+    """fit.png: counts per second vs power (log y), data per detector, median and 95 % band.
+
+    Counts are divided by each row's bin time (rows may have different bins),
+    so data and model share one axis.
+    """
+    med, lo, hi = prediction_band(predicted)
+    power = np.asarray(dataset.power_W) * 1e6
+    bins = np.asarray(dataset.bin_s)
+    counts = np.asarray(dataset.counts)
+    det = np.asarray(dataset.detector)
+    fig = _figure((6.4, 4.4))
+    ax = fig.add_subplot()
+    colors = ["C0", "C1", "C2", "C3", "C4", "C5"]
+    for d in np.unique(det):
+        sel = det == d
+        order = np.argsort(power[sel])
+        c = colors[int(d) % len(colors)]
+        x = power[sel][order]
+        ax.plot(x, counts[sel][order] / bins[sel][order], "o", ms=3.5, color=c, alpha=0.8,
+                label=f"data, detector {int(d)}")
+        ax.fill_between(x, lo[sel][order] / bins[sel][order], hi[sel][order] / bins[sel][order],
+                        color=c, alpha=0.2, lw=0, label=f"95 % band, detector {int(d)}")
+        ax.plot(x, med[sel][order] / bins[sel][order], "-", color=c, lw=1.3,
+                label=f"median prediction, detector {int(d)}")
+    ax.set_yscale("log")
+    ax.set_xlabel("power dissipated in the contact (µW)")
+    ax.set_ylabel("counts per second")
+    ax.set_title(title or "MAP fit (Laplace posterior predictive of the expected counts)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def plot_corner(draws, path, *, truth=None, map_params=None, bins=40):
+    """corner.png: 1-D histograms on the diagonal, 2-D histograms below it (Laplace draws).
+
+    η on a linear axis, Lc, R0, h on log axes; the truth (if given) in red, the MAP in black.
+    """
+    names = list(PARAM_NAMES)
+    n = len(names)
+    vals = {}
+    for k in names:
+        x = np.asarray(draws[k], dtype=float)
+        vals[k] = np.log10(x) if LOG_AXES[k] else x
+
+    def tr(k, v):
+        return math.log10(v) if LOG_AXES[k] else v
+
+    def label(k):
+        return f"log10 {LABELS[k]}" if LOG_AXES[k] else LABELS[k]
+
+    fig = _figure((7.5, 7.5))
+    axes = fig.subplots(n, n, squeeze=False)
+    for i, ki in enumerate(names):
+        for j, kj in enumerate(names):
+            ax = axes[i][j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            if i == j:
+                ax.hist(vals[ki], bins=bins, color="0.4", histtype="stepfilled", alpha=0.7)
+                ax.set_yticks([])
+                if truth is not None and ki in truth:
+                    ax.axvline(tr(ki, truth[ki]), color="red", lw=1.2)
+                if map_params is not None:
+                    ax.axvline(tr(ki, map_params[ki]), color="k", lw=1.0, ls="--")
+            else:
+                ax.hist2d(vals[kj], vals[ki], bins=bins, cmap="Greys", cmin=1)
+                if truth is not None and ki in truth and kj in truth:
+                    ax.plot(tr(kj, truth[kj]), tr(ki, truth[ki]), "s", color="red", ms=5,
+                            mfc="none", mew=1.5)
+                if map_params is not None:
+                    ax.plot(tr(kj, map_params[kj]), tr(ki, map_params[ki]), "x", color="k", ms=5)
+            if i == n - 1:
+                ax.set_xlabel(label(kj), fontsize=8)
+            else:
+                ax.set_xticklabels([])
+            if j == 0 and i > 0:
+                ax.set_ylabel(label(ki), fontsize=8)
+            elif j > 0 or i == 0:
+                if i != j:
+                    ax.set_yticklabels([])
+            ax.tick_params(labelsize=6)
+    note = "Laplace draws; red: truth" if truth is not None else "Laplace draws"
+    fig.suptitle(note + ("; black: MAP" if map_params is not None else ""), fontsize=9)
+    fig.savefig(path, dpi=110)
+    return path
+
