@@ -1,7 +1,10 @@
-"""The loop shared by every figure module: compute each figure's data, then plot it."""
+"""Shared by every figure module: the caption-and-save step and the compute-then-plot loop."""
 
 import os
 import time
+
+DPI = 150
+"""Resolution of the written PNGs."""
 
 
 def write_figures(out_dir, figures, resolution, *, verbose=False, **plot_options):
@@ -18,3 +21,14 @@ def write_figures(out_dir, figures, resolution, *, verbose=False, **plot_options
         if verbose:
             print(f"  {name}: {time.perf_counter() - start:.1f} s")
     return paths
+
+
+def finish(fig, path, caption):
+    """Write ``caption`` (a list of lines) under the axes, keeping room for it, and save."""
+    height = fig.get_size_inches()[1]
+    bottom = (0.16 * len(caption) + 0.08) / height
+    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom), h_pad=0.06)
+    fig.text(0.01, 0.02 / height, "\n".join(caption), fontsize=7.5, ha="left", va="bottom",
+             color="0.25", linespacing=1.4)
+    fig.savefig(path, dpi=DPI)
+    return path

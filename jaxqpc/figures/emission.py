@@ -85,6 +85,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ._render import finish as _finish
 from ._render import write_figures
 
 from .._bremsstrahlung import photon_yield
@@ -168,7 +169,6 @@ RESOLUTIONS = {
     "low": dict(per_channel=0),
 }
 
-_DPI = 150
 _YIELD_BLOCK = 32  # photon_yield is called on arrays padded to a multiple of this
 _HEAT_COLORS = ("black", "tab:orange", "tab:purple")
 
@@ -247,6 +247,30 @@ def _family(n, n_fine, R0_lf, Lc_lf):
     return out
 
 
+def _length_panel(per, lengths, **extra):
+    """Panels A, B: R0 = FIG5_R0 and the cylinder lengths ``lengths`` (ratio, label, colour)."""
+    n_max = int(round(4 * FIG5_R0))
+    ratios = np.array([r for r, _, _ in lengths])
+    return {
+        "n": np.arange(1.0, n_max + 1), "n_fine": _fine_channels(n_max, per),
+        "R0": np.full((len(ratios), 1), FIG5_R0), "Lc": (ratios * FIG5_R0)[:, None],
+        "labels": [f"$L_c = {s}$" for _, s, _ in lengths],
+        "colors": [c for _, _, c in lengths], **extra,
+    }
+
+
+def _radius_panel(per, lengths, **extra):
+    """Panels C, D: the radii of FIG5_RADII with cylinder lengths ``lengths`` (λF), one per radius."""
+    radii = np.array([r for r, _ in FIG5_RADII])
+    n_max = int(round(4 * radii.max()))
+    return {
+        "n": np.arange(1.0, n_max + 1), "n_fine": _fine_channels(n_max, per),
+        "R0": radii[:, None], "Lc": np.asarray(lengths, dtype=float)[:, None],
+        "labels": [f"$R_0 = {r:g}\\,\\lambda_F$" for r in radii],
+        "colors": [c for _, c in FIG5_RADII], **extra,
+    }
+
+
 def fig5_data(resolution="full"):
     """Peak electron temperature vs N for the four panels of Fig. 5.
 
@@ -257,24 +281,11 @@ def fig5_data(resolution="full"):
     Eq. 5), plus the same with suffix ``_fine``. NaN where ζ > 1.
     """
     per = _grid(resolution)["per_channel"]
-    ab_n_max = int(round(4 * FIG5_R0))
-    ratios = np.array([r for r, _, _ in FIG5_LENGTHS])
-    ab = {
-        "n": np.arange(1.0, ab_n_max + 1), "n_fine": _fine_channels(ab_n_max, per),
-        "R0": np.full((len(ratios), 1), FIG5_R0), "Lc": (ratios * FIG5_R0)[:, None],
-        "labels": [f"$L_c = {s}$" for _, s, _ in FIG5_LENGTHS],
-        "colors": [c for _, _, c in FIG5_LENGTHS],
-    }
-    ab.update(_family(ab["n"], ab["n_fine"], ab["R0"], ab["Lc"]))
     radii = np.array([r for r, _ in FIG5_RADII])
-    cd_n_max = int(round(4 * radii.max()))
-    cd = {
-        "n": np.arange(1.0, cd_n_max + 1), "n_fine": _fine_channels(cd_n_max, per),
-        "R0": radii[:, None], "Lc": (FIG5_CD_LC_OVER_R0 * radii)[:, None],
-        "labels": [f"$R_0 = {r:g}\\,\\lambda_F$" for r in radii],
-        "colors": [c for _, c in FIG5_RADII],
-    }
-    cd.update(_family(cd["n"], cd["n_fine"], cd["R0"], cd["Lc"]))
+    ab = _length_panel(per, FIG5_LENGTHS)
+    cd = _radius_panel(per, FIG5_CD_LC_OVER_R0 * radii)
+    for p in (ab, cd):
+        p.update(_family(p["n"], p["n_fine"], p["R0"], p["Lc"]))
     return {"AB": ab, "CD": cd, "bias": BIAS_V, "fine_lines": per > 0}
 
 
@@ -289,22 +300,8 @@ def fig6_data(resolution="full"):
     ``Y_closed_h0``), each also with suffix ``_fine``.
     """
     per = _grid(resolution)["per_channel"]
-    ab_n_max = int(round(4 * FIG5_R0))
-    ratios = np.array([r for r, _, _ in FIG6_LENGTHS])
-    ab = {
-        "n": np.arange(1.0, ab_n_max + 1), "n_fine": _fine_channels(ab_n_max, per),
-        "R0": np.full((len(ratios), 1), FIG5_R0), "Lc": (ratios * FIG5_R0)[:, None],
-        "labels": [f"$L_c = {s}$" for _, s, _ in FIG6_LENGTHS],
-        "colors": [c for _, _, c in FIG6_LENGTHS], "closed_index": FIG6_CLOSED_FORM[0],
-    }
-    radii = np.array([r for r, _ in FIG5_RADII])
-    cd_n_max = int(round(4 * radii.max()))
-    cd = {
-        "n": np.arange(1.0, cd_n_max + 1), "n_fine": _fine_channels(cd_n_max, per),
-        "R0": radii[:, None], "Lc": np.full((len(radii), 1), FIG6_CD_LC),
-        "labels": [f"$R_0 = {r:g}\\,\\lambda_F$" for r in radii],
-        "colors": [c for _, c in FIG5_RADII], "closed_index": FIG6_CLOSED_FORM[1],
-    }
+    ab = _length_panel(per, FIG6_LENGTHS, closed_index=FIG6_CLOSED_FORM[0])
+    cd = _radius_panel(per, np.full(len(FIG5_RADII), FIG6_CD_LC), closed_index=FIG6_CLOSED_FORM[1])
     panels = (ab, cd)
     for p in panels:
         p.update(_family(p["n"], p["n_fine"], p["R0"], p["Lc"]))
@@ -437,17 +434,6 @@ def heat_input_data(resolution="full"):
 # ---------------------------------------------------------------------------
 # Plots
 # ---------------------------------------------------------------------------
-
-
-def _finish(fig, path, caption):
-    """Write ``caption`` (a list of lines) under the axes, keeping room for it, and save."""
-    height = fig.get_size_inches()[1]
-    bottom = (0.16 * len(caption) + 0.08) / height
-    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom), h_pad=0.06)
-    fig.text(0.01, 0.02 / height, "\n".join(caption), fontsize=7.5, ha="left", va="bottom",
-             color="0.25", linespacing=1.4)
-    fig.savefig(path, dpi=_DPI)
-    return path
 
 
 def _lines_note(fine):

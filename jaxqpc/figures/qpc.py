@@ -46,6 +46,7 @@ from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ._render import finish as _finish
 from ._render import write_figures
 
 from .._landauer import transport
@@ -107,7 +108,6 @@ RESOLUTIONS = {
     "low": dict(fig2_mu=261, fig3_bias=40, fig3_mu=60, fig4_kT=31, fig5_bias=17),
 }
 
-_DPI = 150
 _LINESTYLES = ("-", "--", ":")
 
 _P_LABEL = r"$hP/2E_1^2$"
@@ -243,17 +243,6 @@ def fig5_data(resolution="full"):
 # ---------------------------------------------------------------------------
 # Plots
 # ---------------------------------------------------------------------------
-
-
-def _finish(fig, path, caption):
-    """Write ``caption`` (a list of lines) under the axes, keeping room for it, and save."""
-    height = fig.get_size_inches()[1]
-    bottom = (0.16 * len(caption) + 0.08) / height
-    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom), h_pad=0.06)
-    fig.text(0.01, 0.02 / height, "\n".join(caption), fontsize=7.5, ha="left", va="bottom",
-             color="0.25", linespacing=1.4)
-    fig.savefig(path, dpi=_DPI)
-    return path
 
 
 def _power_handles(styles, style_labels):
