@@ -337,7 +337,7 @@ def part_a(args, rows, notes):
     t_np, (te_np, c_np) = best_time(lambda: te_and_counts_np(n, r0, lc, h), args.np_repeats, block=False)
     size = args.points
     per_np = t_np / size
-    rows.append((f"(a) Te + counts, random contacts", f"NumPy/SciPy (Bessel series + GL), {size} pts",
+    rows.append(("(a) Te + counts, random contacts", f"NumPy/SciPy (Bessel series + GL), {size} pts",
                  "eq17", "—", f"{fmt_time(t_np)} (best of {args.np_repeats})", fmt_time(per_np), "1×"))
     spectra = [("eq17", "eq17", size, args.repeats),
                ("exact", "exact", min(size, args.exact_points), args.exact_repeats)]
@@ -350,7 +350,7 @@ def part_a(args, rows, notes):
         t_first, _ = first_call(lambda: fn(*xs))
         t_best, (te, c) = best_time(lambda: fn(*xs), reps)
         results[name] = (np.asarray(te), np.asarray(c))
-        rows.append((f"(a) Te + counts, random contacts", f"jaxqpc jit, {m} pts", name, fmt_time(t_first),
+        rows.append(("(a) Te + counts, random contacts", f"jaxqpc jit, {m} pts", name, fmt_time(t_first),
                      f"{fmt_time(t_best)} (best of {reps})", fmt_time(t_best / m),
                      f"{per_np / (t_best / m):.3g}×"))
         if name == "eq17":

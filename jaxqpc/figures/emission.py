@@ -76,12 +76,10 @@ enabled by the caller
 (``jax.config.update("jax_enable_x64", True)``; the command line does it).
 """
 
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 

@@ -37,11 +37,9 @@ precision should be enabled by the caller
 """
 
 import math
-import time
 
 import jax
 import numpy as np
-
 from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
