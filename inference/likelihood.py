@@ -64,6 +64,7 @@ __all__ = [
     "log_prior",
     "log_posterior",
     "log_posterior_unconstrained",
+    "U_BOUND",
     "sample_prior",
     "counts_log_pmf",
 ]
@@ -148,45 +149,74 @@ def _lognormal_logpdf(x, median, sigma):
     return -0.5 * z * z - jnp.log(x) - math.log(sigma * math.sqrt(2.0 * math.pi))
 
 
-def log_prior(params):
+def log_prior(params, *, h_fixed=False):
     """log prior density of the physical parameters (see the module docstring).
 
     −∞ outside η ∈ (0, 1], Lc > 0, R0 > 0, log₁₀ h ∈ [−3, 3]; the data-dependent
     domain limits (R0 ≥ R0_min, Lc ≤ 1.5 R0) are not checked here (the
-    bijection of :mod:`inference.params` enforces them).
+    bijection of :mod:`inference.params` enforces them). ``h_fixed=True``: h is
+    a constant of the model (any value in [0, ∞]), not a parameter; its prior
+    term is left out.
     """
     eta = jnp.asarray(params["eta"], dtype=float)
     lc = jnp.asarray(params["Lc_nm"], dtype=float)
     r0 = jnp.asarray(params["R0_nm"], dtype=float)
     h = jnp.asarray(params["h"], dtype=float)
     lo, hi = LOG10_H_RANGE
-    inside = (eta > 0) & (eta <= 1) & (lc > 0) & (r0 > 0) & (h >= 10.0**lo) & (h <= 10.0**hi)
+    inside = (eta > 0) & (eta <= 1) & (lc > 0) & (r0 > 0)
+    if not h_fixed:
+        inside = inside & (h >= 10.0**lo) & (h <= 10.0**hi)
     safe = lambda x: jnp.where(inside, x, 1.0)  # noqa: E731 (keeps gradients finite outside)
     _, lc_med, lc_sig = PRIOR["Lc_nm"]
     _, r0_med, r0_sig = PRIOR["R0_nm"]
-    lp = (_lognormal_logpdf(safe(lc), lc_med, lc_sig) + _lognormal_logpdf(safe(r0), r0_med, r0_sig)
-          - jnp.log(safe(h)) - math.log((hi - lo) * math.log(10.0)))
+    lp = _lognormal_logpdf(safe(lc), lc_med, lc_sig) + _lognormal_logpdf(safe(r0), r0_med, r0_sig)
+    if not h_fixed:
+        lp = lp - jnp.log(safe(h)) - math.log((hi - lo) * math.log(10.0))
     return jnp.where(inside, lp, -jnp.inf)
 
 
-def log_posterior(params, dataset, table, *, model="poisson", concentration=None):
+def log_posterior(params, dataset, table, *, model="poisson", concentration=None, h_fixed=False):
     """log_likelihood + log_prior in physical coordinates (unnormalised)."""
     return log_likelihood(params, dataset, table, model=model, concentration=concentration) \
-        + log_prior(params)
+        + log_prior(params, h_fixed=h_fixed)
 
 
-def log_posterior_unconstrained(u, dataset, table, *, model="poisson", concentration=None):
-    """Unnormalised log posterior density of the unconstrained coordinates ``u`` (shape (4,)).
+U_BOUND = 30.0
+"""|u| beyond which :func:`log_posterior_unconstrained` replaces the density by a wall.
+
+The prior mass beyond |u_j| = 30 is < 10⁻¹³ in every coordinate (logistic
+tails e^{−30}; R0 = e³⁰ R0_min or Lc = 10⁻¹³ R0 lie > 25 prior σ out), but
+there η, Lc or R0 leave the range of double precision (η = 0, Lc = 0, R0 = ∞
+give NaN). So u is clipped to [−30, 30] and −½ Σ (u − clip(u))² is added:
+the density stays finite, proper and differentiable, and samplers that step
+far out (slice samplers do) are pushed back instead of meeting a NaN.
+"""
+
+
+def log_posterior_unconstrained(u, dataset, table, *, model="poisson", concentration=None, h=None):
+    """Unnormalised log posterior density of the unconstrained coordinates ``u``.
 
     log p(u | data) = log L(θ(u)) + log π(θ(u)) + log|det ∂θ/∂u| (the density
-    that optimisers, Laplace approximations and samplers in u-space need).
+    that optimisers, Laplace approximations and samplers in u-space need), for
+    |u_j| ≤ :data:`U_BOUND` (a quadratic wall beyond, see there).
+
+    Args:
+        u: shape (4,) with h free; (3,) with ``h`` given (fixed, 0 ≤ h ≤ ∞,
+            e.g. ``0.0`` or ``jnp.inf`` for the model-comparison limits).
+        dataset, table, model, concentration: as :func:`log_likelihood`.
     """
-    params, log_det = to_physical_and_log_det(u, dataset)
-    return log_posterior(params, dataset, table, model=model, concentration=concentration) + log_det
+    u = jnp.asarray(u, dtype=float)
+    inner = jnp.clip(u, -U_BOUND, U_BOUND)
+    params, log_det = to_physical_and_log_det(inner, dataset, h)
+    wall = -0.5 * jnp.sum((u - inner) ** 2, axis=-1)
+    return log_posterior(params, dataset, table, model=model, concentration=concentration,
+                         h_fixed=h is not None) + log_det + wall
 
 
-def sample_prior(key, dataset, n):
+def sample_prior(key, dataset, n, h=None):
     """``n`` draws from the prior restricted to the dataset's domain, as unconstrained ``u`` (n, 4).
+
+    With ``h`` given (fixed), the draws are (n, 3) (η, Lc, R0 only).
 
     R0 is drawn from its log-normal truncated to R0 ≥ R0_min and Lc from its
     log-normal truncated to Lc ≤ 1.5 R0 (inverse CDF); because that conditional
@@ -221,4 +251,4 @@ def sample_prior(key, dataset, n):
     lo, hi = LOG10_H_RANGE
     margin = 1e-9 * (hi - lo)
     log10h = jax.random.uniform(k_h, (n,), minval=lo + margin, maxval=hi - margin)
-    return to_unconstrained({"eta": eta, "Lc_nm": lc, "R0_nm": r0, "h": 10.0**log10h}, dataset)
+    return to_unconstrained({"eta": eta, "Lc_nm": lc, "R0_nm": r0, "h": 10.0**log10h}, dataset, h)

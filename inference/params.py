@@ -34,6 +34,11 @@ R0_min depends on the data (through N_max, from the circuit: the power of
 each row and ``source_voltage``/``series_resistance``), so the bijection takes
 the :class:`~inference.dataset.Dataset`. Everything here is pure JAX: jit,
 vmap and grad work, also over batches of ``u`` (leading axes) for one dataset.
+
+Fixed h (the model-comparison limits h → 0 and h → ∞, or any known value):
+pass ``h=`` to the functions below; ``u`` then has three entries (u₀, u₁, u₂),
+h is that constant (0 and ``inf`` are exact: corrected Eq. 5 and Eq. 4), and
+the log-Jacobian has no h term.
 """
 
 import jax
@@ -54,6 +59,7 @@ __all__ = [
     "to_physical_and_log_det",
     "as_array",
     "from_array",
+    "n_free",
 ]
 
 PARAM_NAMES = ("eta", "Lc_nm", "R0_nm", "h")
@@ -88,25 +94,46 @@ def from_array(x):
     return {k: x[..., i] for i, k in enumerate(PARAM_NAMES)}
 
 
+def n_free(h=None):
+    """Number of unconstrained coordinates: 4 with h free (``h=None``), 3 with h fixed."""
+    return len(PARAM_NAMES) - (h is not None)
+
+
+def _check_u(u, h):
+    if u.shape[-1] != n_free(h):
+        raise ValueError(f"`u` must have {n_free(h)} entries in its last axis "
+                         f"({'h fixed' if h is not None else 'h free'}), got shape {u.shape}")
+
+
 def _r0(u2, r0_min):
     return r0_min * (1.0 + jnp.exp(u2))
 
 
-def to_physical(u, dataset):
-    """Unconstrained ``u`` (..., 4) → physical parameter dict (arrays of shape ``u.shape[:-1]``)."""
+def to_physical(u, dataset, h=None):
+    """Unconstrained ``u`` (..., 4) → physical parameter dict (arrays of shape ``u.shape[:-1]``).
+
+    With ``h`` given (fixed, 0 ≤ h ≤ ∞), ``u`` is (..., 3) and the dict's ``h`` is that value.
+    """
     u = jnp.asarray(u, dtype=float)
+    _check_u(u, h)
     lo, hi = LOG10_H_RANGE
     r0 = _r0(u[..., 2], min_radius_nm(dataset))
+    if h is None:
+        h_value = 10.0 ** (lo + (hi - lo) * jax.nn.sigmoid(u[..., 3]))
+    else:
+        h_value = jnp.full(u.shape[:-1], h, dtype=float)
     return {
         "eta": jax.nn.sigmoid(u[..., 0]),
         "Lc_nm": MAX_LENGTH_RATIO * r0 * jax.nn.sigmoid(u[..., 1]),
         "R0_nm": r0,
-        "h": 10.0 ** (lo + (hi - lo) * jax.nn.sigmoid(u[..., 3])),
+        "h": h_value,
     }
 
 
-def to_unconstrained(params, dataset):
+def to_unconstrained(params, dataset, h=None):
     """Physical parameter dict → unconstrained ``u`` (..., 4); inverse of :func:`to_physical`.
+
+    With ``h`` given (fixed), ``params["h"]`` is ignored and ``u`` is (..., 3).
 
     Values on the closed ends of the domain (η = 1, Lc = 1.5 R0, R0 = R0_min,
     h = 10^±3) map to ±∞; outside the domain the result is NaN.
@@ -114,24 +141,26 @@ def to_unconstrained(params, dataset):
     eta = jnp.asarray(params["eta"], dtype=float)
     lc = jnp.asarray(params["Lc_nm"], dtype=float)
     r0 = jnp.asarray(params["R0_nm"], dtype=float)
-    h = jnp.asarray(params["h"], dtype=float)
+    h_value = jnp.asarray(params["h"], dtype=float)
     lo, hi = LOG10_H_RANGE
     u0 = jax.scipy.special.logit(eta)
     u1 = jax.scipy.special.logit(lc / (MAX_LENGTH_RATIO * r0))
     u2 = jnp.log(r0 / min_radius_nm(dataset) - 1.0)
-    u3 = jax.scipy.special.logit((jnp.log10(h) - lo) / (hi - lo))
+    if h is not None:
+        return jnp.stack(jnp.broadcast_arrays(u0, u1, u2), axis=-1)
+    u3 = jax.scipy.special.logit((jnp.log10(h_value) - lo) / (hi - lo))
     return jnp.stack(jnp.broadcast_arrays(u0, u1, u2, u3), axis=-1)
 
 
-def log_abs_det_jacobian(u, dataset):
-    """log|det ∂(η, Lc, R0, h)/∂u| (shape ``u.shape[:-1]``); numerically stable for any real ``u``."""
-    return to_physical_and_log_det(u, dataset)[1]
+def log_abs_det_jacobian(u, dataset, h=None):
+    """log|det ∂(η, Lc, R0[, h])/∂u| (shape ``u.shape[:-1]``); numerically stable for any real ``u``."""
+    return to_physical_and_log_det(u, dataset, h)[1]
 
 
-def to_physical_and_log_det(u, dataset):
+def to_physical_and_log_det(u, dataset, h=None):
     """(:func:`to_physical`, :func:`log_abs_det_jacobian`) in one pass."""
     u = jnp.asarray(u, dtype=float)
-    params = to_physical(u, dataset)
+    params = to_physical(u, dataset, h)
     lo, hi = LOG10_H_RANGE
     log_sig = jax.nn.log_sigmoid
 
@@ -143,6 +172,7 @@ def to_physical_and_log_det(u, dataset):
         logistic(u[..., 0])                                                      # dη/du₀
         + jnp.log(MAX_LENGTH_RATIO * params["R0_nm"]) + logistic(u[..., 1])      # ∂Lc/∂u₁
         + jnp.log(r0_min) + u[..., 2]                                            # dR0/du₂
-        + jnp.log(_LN10 * (hi - lo)) + jnp.log(params["h"]) + logistic(u[..., 3])  # dh/du₃
     )
+    if h is None:
+        log_det = log_det + jnp.log(_LN10 * (hi - lo)) + jnp.log(params["h"]) + logistic(u[..., 3])
     return params, log_det
