@@ -67,7 +67,8 @@ MODEL_LABELS = {"free": "h free (log-uniform 1e-3..1e3)", "zero": "h -> 0 (Eq. 5
 
 def thin(posterior, max_draws=MAX_IDATA_DRAWS):
     """The posterior with every k-th draw of each chain kept, so that chains·draws ≤ ``max_draws``."""
-    step = max(1, math.ceil(posterior.n_chains * posterior.n_draws / max_draws))
+    per_chain = max(1, max_draws // posterior.n_chains)
+    step = math.ceil(posterior.n_draws / per_chain)
     if step == 1:
         return posterior
     sl = (slice(None), slice(None, None, step))
@@ -100,11 +101,13 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
     mu = expected_counts_draws(p, dataset, table)
     log_lik = pointwise_log_likelihood(p, dataset, table, model=model, concentration=concentration)
     prior_u = sample_prior(k_prior, dataset, max_draws, p.h)
-    prior = {k: np.asarray(v)[None] for k, v in to_physical(prior_u, dataset, p.h).items()}
+    free = [k for k in PARAM_NAMES if not (k == "h" and p.h is not None)]  # a fixed h is no parameter
+    prior_draws = to_physical(prior_u, dataset, p.h)
+    prior = {k: np.asarray(prior_draws[k])[None] for k in free}
     row = {"counts": ["row"], "expected_counts": ["row"], "power_W": ["row"], "bin_s": ["row"],
            "detector": ["row"]}
     return az.from_dict(
-        posterior=p.params,
+        posterior={k: p.params[k] for k in free},
         log_likelihood={"counts": log_lik},
         posterior_predictive={"counts": _replicate(k_rep, mu, model, concentration),
                               "expected_counts": mu},
@@ -173,9 +176,10 @@ def compare_h_models(dataset, *, key, table, posteriors=None, model="poisson", c
             fitted (e.g. the main fit, ``{"free": post}``); the missing models are fitted
             here with ``options`` (passed to :func:`~inference.sample.fit_posterior`).
     Returns:
-        (rows, idata): ``rows`` is a list of JSON-ready dicts sorted best first, with
-        ``model``, ``label``, ``elpd_loo``, ``se``, ``p_loo``, ``elpd_diff``, ``dse``,
-        ``weight`` and ``pareto_k_max``; ``idata`` maps h_model → InferenceData.
+        (comparison, idata): ``comparison`` is a JSON-ready dict with ``models`` (rows sorted
+        best first: ``model``, ``label``, ``rank``, ``elpd_loo``, ``se``, ``p_loo``,
+        ``elpd_diff``, ``dse``, ``weight``, ``pareto_k_max``) and ``conclusion`` (a sentence);
+        ``idata`` maps h_model → InferenceData.
     """
     posteriors = dict(posteriors or {})
     keys = dict(zip(H_MODELS, jax.random.split(key, len(H_MODELS))))
@@ -199,4 +203,16 @@ def compare_h_models(dataset, *, key, table, posteriors=None, model="poisson", c
             "elpd_diff": float(r["elpd_diff"]), "dse": float(r["dse"]), "weight": float(r["weight"]),
             "pareto_k_max": float(np.max(loo[name].pareto_k)),
         })
-    return rows, idata
+    return {"method": "PSIS-LOO (arviz.compare)", "models": rows, "conclusion": _conclusion(rows)}, idata
+
+
+def _conclusion(rows):
+    """Distinguishable when the best beats every other by > 4 nats and > 2 standard errors."""
+    best, others = rows[0], rows[1:]
+    bad_k = [r["model"] for r in rows if r["pareto_k_max"] > 0.7]
+    note = (f" PSIS-LOO is unreliable for {', '.join(bad_k)} (Pareto k > 0.7)." if bad_k else "")
+    if all(r["elpd_diff"] > max(4.0, 2.0 * r["dse"]) for r in others):
+        return f"the data prefer {best['label']}." + note
+    close = [r["label"] for r in others if not r["elpd_diff"] > max(4.0, 2.0 * r["dse"])]
+    return (f"the data do not distinguish {best['label']} from {', '.join(close)} "
+            "(elpd difference < 4 or < 2 standard errors): h is not measurable here." + note)

@@ -1,10 +1,15 @@
-"""Reports of a MAP fit: summary.json, predictions.csv, fit.png and corner.png.
+"""Reports of a fit: summary.json, predictions.csv, fit.png and corner.png.
 
-Everything here works on a :class:`~inference.optimize.MapResult` and draws of
-its Laplace approximation (:func:`inference.optimize.laplace_draws`: a
-Gaussian in the unconstrained coordinates mapped to the physical parameters,
-so every draw lies inside the domain). Posterior summaries (median, mean, sd,
-quantiles) are those of the draws; the MAP column is the fit's mode.
+Everything here works on posterior draws (a dict of flat arrays per
+parameter) and the expected counts of each draw: the Bayesian fit's draws
+(``inference.sample``), or for ``--method map`` draws of the Laplace
+approximation (:func:`inference.optimize.laplace_draws`: a Gaussian in the
+unconstrained coordinates mapped to the physical parameters, so every draw
+lies inside the domain). Posterior summaries (median, mean, sd, quantiles)
+and the correlation matrix are those of the draws; the MAP column is the
+multi-start optimiser's mode. Correlations are computed on the scale where
+each prior is simple (η linear, ln Lc, ln R0, log₁₀ h), where the ridge is
+closest to straight.
 
 Identifiability: for each parameter the ratio of the width of the central 95 %
 interval of the Laplace draws to that of the prior
@@ -34,6 +39,8 @@ __all__ = [
     "parameter_summary",
     "identifiability",
     "correlation_dict",
+    "map_diagnostics",
+    "replicate_counts",
     "predictive_counts",
     "build_summary",
     "write_summary",
@@ -101,10 +108,15 @@ def identifiability(draws):
     return out
 
 
-def correlation_dict(correlation):
-    """The (4, 4) correlation matrix with its parameter names (JSON-ready; NaN → None)."""
-    c = np.asarray(correlation, dtype=float)
-    return {"names": list(PARAM_NAMES),
+def correlation_dict(draws):
+    """Correlation matrix of the draws on the priors' scales (η, ln Lc, ln R0, log₁₀ h), JSON-ready.
+
+    A parameter that does not vary (h fixed) has NaN correlations, written as null.
+    """
+    y = np.stack([_prior_scale(k)[0](np.asarray(draws[k], dtype=float)) for k in PARAM_NAMES])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.corrcoef(y)
+    return {"names": list(PARAM_NAMES), "scales": [_prior_scale(k)[2] for k in PARAM_NAMES],
             "matrix": [[None if not math.isfinite(v) else float(v) for v in row] for row in c]}
 
 
@@ -123,23 +135,38 @@ def predictive_counts(draws, dataset, table):
     return np.asarray(_predict(d, _as_arrays(dataset), table))
 
 
-def build_summary(*, data, dataset, result, draws, metadata, n_starts, wall_s, truth=None):
-    """The summary.json dict (keys in the documented order; ``truth`` only when given)."""
+def map_diagnostics(result, n_starts):
+    """The multi-start optimiser's diagnostics (JSON-ready)."""
+    return {
+        "fraction_of_starts_near_best": float(result.fraction_near_best),
+        "log_likelihood": float(result.log_likelihood),
+        "n_starts": int(n_starts),
+        "wall_s": float(result.wall_s),
+    }
+
+
+def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnostics,
+                  model_comparison=None, truth=None):
+    """The summary.json dict (keys in the documented order; optional parts only when given).
+
+    Args:
+        method: the fit method (``map`` or a sampler name).
+        diagnostics: dict (the sampler's :func:`inference.diagnostics.diagnose` with the MAP's
+            :func:`map_diagnostics` under ``"map"``; or the MAP's alone for ``map``).
+        model_comparison: rows of :func:`inference.diagnostics.compare_h_models`.
+    """
     summary = {
-        "method": "map",
+        "method": method,
         "data": str(data),
         "n_rows": int(dataset.n_rows),
         "metadata": metadata,
-        "parameters": parameter_summary(draws, result.params),
-        "correlation": correlation_dict(result.correlation),
-        "diagnostics": {
-            "fraction_of_starts_near_best": float(result.fraction_near_best),
-            "log_likelihood": float(result.log_likelihood),
-            "n_starts": int(n_starts),
-            "wall_s": float(wall_s),
-        },
+        "parameters": parameter_summary(draws, map_result.params),
+        "correlation": correlation_dict(draws),
+        "diagnostics": diagnostics,
         "identifiability": identifiability(draws),
     }
+    if model_comparison is not None:
+        summary["model_comparison"] = model_comparison
     if truth is not None:
         summary["truth"] = {k: float(v) for k, v in truth.items()}
     return summary
@@ -158,18 +185,29 @@ def prediction_band(predicted):
             np.percentile(predicted, 97.5, axis=0))
 
 
-def write_predictions(dataset, predicted, path):
-    """predictions.csv: power_W, counts, bin_s, detector, expected_median, expected_q2.5, expected_q97.5."""
+def replicate_counts(key, predicted):
+    """Posterior predictive counts: one Poisson draw per expected-count draw (same shape)."""
+    return np.asarray(jax.random.poisson(key, np.asarray(predicted)))
+
+
+def write_predictions(dataset, predicted, replicated, path):
+    """predictions.csv: each data row with the expected-count band and the posterior predictive band.
+
+    Columns: power_W, counts, bin_s, detector, expected_median, expected_q2.5,
+    expected_q97.5 (of μ_i over the draws), replicated_q2.5, replicated_q97.5
+    (of replicated counts: where the observed count should fall 95 % of the time).
+    """
     med, lo, hi = prediction_band(predicted)
+    rep_lo, rep_hi = np.percentile(replicated, [2.5, 97.5], axis=0)
     cols = [np.asarray(dataset.power_W), np.asarray(dataset.counts), np.asarray(dataset.bin_s),
             np.asarray(dataset.detector)]
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["power_W", "counts", "bin_s", "detector", "expected_median", "expected_q2.5",
-                    "expected_q97.5"])
-        for p, c, b, d, m, l_, h in zip(*cols, med, lo, hi):
+                    "expected_q97.5", "replicated_q2.5", "replicated_q97.5"])
+        for p, c, b, d, m, l_, h, rl, rh in zip(*cols, med, lo, hi, rep_lo, rep_hi):
             w.writerow([repr(float(p)), int(c), repr(float(b)), int(d), f"{m:.6g}", f"{l_:.6g}",
-                        f"{h:.6g}"])
+                        f"{h:.6g}", f"{rl:.6g}", f"{rh:.6g}"])
     return path
 
 
@@ -182,7 +220,7 @@ def _figure(size):
     return fig
 
 
-def plot_fit(dataset, predicted, path, *, title=None):
+def plot_fit(dataset, predicted, path, *, title):
     """fit.png: counts per second vs power (log y), data per detector, median and 95 % band.
 
     Counts are divided by each row's bin time (rows may have different bins),
@@ -210,18 +248,20 @@ def plot_fit(dataset, predicted, path, *, title=None):
     ax.set_yscale("log")
     ax.set_xlabel("power dissipated in the contact (µW)")
     ax.set_ylabel("counts per second")
-    ax.set_title(title or "MAP fit (Laplace posterior predictive of the expected counts)", fontsize=9)
+    ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.savefig(path, dpi=120)
     return path
 
 
-def plot_corner(draws, path, *, truth=None, map_params=None, bins=40):
-    """corner.png: 1-D histograms on the diagonal, 2-D histograms below it (Laplace draws).
+def plot_corner(draws, path, *, source, truth=None, map_params=None, bins=40):
+    """corner.png: 1-D histograms on the diagonal, 2-D histograms below it.
+
+    ``source`` names the draws in the title (e.g. "Laplace draws", "AIES posterior draws").
 
     η on a linear axis, Lc, R0, h on log axes; the truth (if given) in red, the MAP in black.
     """
-    names = list(PARAM_NAMES)
+    names = [k for k in PARAM_NAMES if np.ptp(np.asarray(draws[k], dtype=float)) > 0]  # h may be fixed
     n = len(names)
     vals = {}
     for k in names:
@@ -266,7 +306,7 @@ def plot_corner(draws, path, *, truth=None, map_params=None, bins=40):
                 if i != j:
                     ax.set_yticklabels([])
             ax.tick_params(labelsize=6)
-    note = "Laplace draws; red: truth" if truth is not None else "Laplace draws"
+    note = source + ("; red: truth" if truth is not None else "")
     fig.suptitle(note + ("; black: MAP" if map_params is not None else ""), fontsize=9)
     fig.savefig(path, dpi=110)
     return path

@@ -7,8 +7,8 @@ Subcommands::
                                                          Figs. 3B, 5, 6 of Buret et al. 2020
                                                          and the heat-input comparison
     jaxqpc fit DATA.csv --bias V --series-resistance OHM [--dark-rate R] [--lattice-temperature K]
-               [--method map] --out DIR [--force] [--seed S] [--starts N]
-    jaxqpc fit --example --out DIR [...]                 MAP fit with Laplace uncertainties
+               [--method aies|ess|nuts|map] --out DIR [--force] [--seed S] [--starts N] [--no-compare]
+    jaxqpc fit --example --out DIR [--method aies|ess|nuts|map]   Bayesian fit (default) or MAP
     jaxqpc --version
 
 Double precision is switched on here (``jax_enable_x64``) for every command: the
@@ -90,9 +90,11 @@ def _dark_rate(text):
 
 def _add_fit_parser(commands):
     fit = commands.add_parser(
-        "fit", help="fit the photon-emission model to measured counts (MAP + Laplace)",
-        description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP with Laplace "
-        "uncertainties. Writes summary.json, predictions.csv, fit.png and corner.png into DIR. "
+        "fit", help="fit the photon-emission model to measured counts (Bayesian or MAP)",
+        description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP, then NumPyro "
+        "posterior sampling with ArviZ diagnostics and a LOO comparison of the h models (or "
+        "--method map: Laplace uncertainties only). "
+        "Writes summary.json, predictions.csv, fit.png and corner.png into DIR. "
         "Metadata flags override <DATA stem>.json/.toml beside the data file.")
     fit.add_argument("data", nargs="?", metavar="DATA.csv",
                      help="CSV with power_W (or conductance_G0), counts, bin_s[, detector]")
@@ -104,8 +106,18 @@ def _add_fit_parser(commands):
                      help="dark-count rate (1/s): one number, or one per detector comma-separated")
     fit.add_argument("--lattice-temperature", type=float, metavar="K",
                      help="lattice temperature T_L (K; default 300 unless in the metadata file)")
-    fit.add_argument("--method", default="map", choices=("map", "nuts"),
-                     help="map (default); nuts is not implemented yet")
+    fit.add_argument("--method", default="aies", choices=("aies", "ess", "nuts", "map"),
+                     help="aies (default): Bayesian, NumPyro's affine-invariant ensemble sampler; "
+                     "ess: ensemble slice sampler; nuts: NUTS, 4 chains; map: multi-start MAP with "
+                     "Laplace uncertainties only (fastest)")
+    fit.add_argument("--samples", type=int, metavar="N",
+                     help="draws per walker/chain after warm-up (default: aies 20000, ess 2000, nuts 1000)")
+    fit.add_argument("--warmup", type=int, metavar="N",
+                     help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
+    fit.add_argument("--walkers", type=int, default=32, help="ensemble size for aies/ess (default 32)")
+    fit.add_argument("--chains", type=int, default=4, help="number of NUTS chains (default 4)")
+    fit.add_argument("--no-compare", action="store_true",
+                     help="skip the LOO comparison of h free, h -> 0 and h -> inf (two more fits)")
     fit.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
     fit.add_argument("--force", action="store_true", help="write into a non-empty DIR")
     fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
