@@ -229,14 +229,6 @@ def check_density(log_post, ds, table, jax_density, m, init, draws):
     ]
 
 
-def fmt_time(s):
-    if s >= 1.0:
-        return f"{s:.1f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.1f} µs"
-
-
 def fmt_missed(missed):
     return "4/4" if not missed else f"{4 - len(missed)}/4 (not {', '.join(LABELS[k] for k in missed)})"
 
@@ -283,7 +275,7 @@ def run_emcee(log_post, init, truth, moves, seconds, steps, seed):
     return dict(method=f"emcee ({'DE 0.8 + stretch 0.2' if moves == 'package' else 'stretch'})",
                 spectrum="Eq. 17 (NumPy)", warmup=burn, wall=wall, sampler_wall=wall,
                 ess=min(float(bulk[k]) for k in PARAM_NAMES), rhat=max(float(rhat[k]) for k in PARAM_NAMES),
-                per_eval=fmt_time(eval_s), eval_s=eval_s,
+                per_eval=emission.fmt_time(eval_s), eval_s=eval_s,
                 acceptance=float(np.mean(sampler.acceptance_fraction)), **summarise(params, u, truth))
 
 
@@ -340,13 +332,13 @@ def main():
     jax_density = jax.jit(jax.vmap(lambda u: log_posterior_unconstrained(u, ds, table)))
     notes += check_density(log_post, ds, table, jax_density, m, init, jax_row["post"].u.reshape(-1, 4))
     t_eval_jax = best_time(lambda: jax_density(init), eval_repeats) / WALKERS
-    jax_row["per_eval"] = f"{fmt_time(t_eval_jax)} (jit+vmap)"
+    jax_row["per_eval"] = f"{emission.fmt_time(t_eval_jax)} (jit+vmap)"
     t_eval_np = best_time(lambda: [log_post(u) for u in init], np_repeats) / WALKERS
     t_eval_np_batch = best_time(lambda: log_post(init), np_repeats) / WALKERS
     notes.append(f"One density evaluation at the {WALKERS} starting points, per point: NumPy "
-                 f"{fmt_time(t_eval_np)} one at a time (as emcee calls it), {fmt_time(t_eval_np_batch)} "
+                 f"{emission.fmt_time(t_eval_np)} one at a time (as emcee calls it), {emission.fmt_time(t_eval_np_batch)} "
                  f"vectorised over the walkers (emcee `vectorize=True` would use that); jaxqpc jit+vmap "
-                 f"{fmt_time(t_eval_jax)} (exact spectrum, best of {eval_repeats})")
+                 f"{emission.fmt_time(t_eval_jax)} (exact spectrum, best of {eval_repeats})")
 
     # --- emcee ---------------------------------------------------------------------------------
     em_row = run_emcee(log_post, init, truth, args.emcee_moves, args.emcee_seconds, args.emcee_steps,
@@ -373,11 +365,11 @@ def main():
     print("## MAP (multi-start, 32 starts)\n")
     print("| step | time |")
     print("|---|---|")
-    print(f"| `jaxqpc.YieldTable()` construction | {fmt_time(t_table)} |")
-    print(f"| `fit_map`, first call (compilation included) | {fmt_time(t_map_first)} |")
+    print(f"| `jaxqpc.YieldTable()` construction | {emission.fmt_time(t_table)} |")
+    print(f"| `fit_map`, first call (compilation included) | {emission.fmt_time(t_map_first)} |")
     target = "✓ < 2 s" if t_map_again[0] < 2.0 else "✗ target < 2 s"
-    print(f"| `fit_map`, second call (compiled) | {fmt_time(t_map_again[0])} ({target}) |")
-    print(f"| `fit_map`, compiled, best of {len(t_map_again)} | {fmt_time(min(t_map_again))} |\n")
+    print(f"| `fit_map`, second call (compiled) | {emission.fmt_time(t_map_again[0])} ({target}) |")
+    print(f"| `fit_map`, compiled, best of {len(t_map_again)} | {emission.fmt_time(min(t_map_again))} |\n")
 
     print("## Notes\n")
     print(f"- MAP: fraction of starts within 1 nat of the best {m.fraction_near_best:.2f}; "

@@ -152,7 +152,9 @@ def diagnose(posterior):
     bad = [k for k in names if not out["r_hat"][k] <= RHAT_MAX]
     if bad:
         warn.append(f"R-hat > {RHAT_MAX} for {', '.join(bad)}: the chains disagree; run longer "
-                    "(more --samples/--warmup) before trusting the intervals")
+                    "(more --samples/--warmup) before trusting the intervals (long curved ridges, "
+                    "e.g. a long hot cylinder Lc/R0 > 0.15, can defeat every sampler here: README, "
+                    "Calibration)")
     low = [k for k in names if not min(out["ess_bulk"][k], out["ess_tail"][k]) >= ESS_MIN]
     if low:
         warn.append(f"bulk or tail ESS < {ESS_MIN} for {', '.join(low)}: too few effective draws "
