@@ -1,6 +1,6 @@
 """``jaxqpc fit``: MAP and Bayesian fits of the bundled example, their report files, the errors.
 
-The Bayesian fit runs with short chains (``--samples 2000 --warmup 1000``) to keep
+The Bayesian fit runs with short chains (``--samples 3000 --warmup 1000``) to keep
 CI fast; the defaults are longer (see inference.sample).
 """
 
@@ -27,7 +27,8 @@ def example_fit(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bayes_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes") / "out"
-    assert main(["fit", "--example", "--out", str(out), "--starts", "8", "--samples", "2000",
+    # --starts 16 and these lengths match tests/test_inference_bayes.py: compilations are shared
+    assert main(["fit", "--example", "--out", str(out), "--starts", "16", "--samples", "3000",
                  "--warmup", "1000"]) == 0
     return out
 
@@ -105,8 +106,8 @@ def test_bayes_summary(bayes_fit):
     d = s["diagnostics"]
     for key in ("r_hat", "ess_bulk", "ess_tail"):
         assert set(d[key]) == set(PARAMS), key
-    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 2000
-    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 8
+    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 3000
+    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 16
     assert {m["model"] for m in s["model_comparison"]["models"]} == {"free", "zero", "infinite"}
     assert "h is not measurable" in s["model_comparison"]["conclusion"]
     assert "h is not constrained by these data" in s["identifiability"]["h"]["note"]
