@@ -111,7 +111,7 @@ def _add_fit_parser(commands):
                      "ess: ensemble slice sampler; nuts: NUTS, 4 chains; map: multi-start MAP with "
                      "Laplace uncertainties only (fastest)")
     fit.add_argument("--samples", type=int, metavar="N",
-                     help="draws per walker/chain after warm-up (default: aies 20000, ess 2000, nuts 1000)")
+                     help="draws per walker/chain after warm-up (default: aies 30000, ess 2000, nuts 1000)")
     fit.add_argument("--warmup", type=int, metavar="N",
                      help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
     fit.add_argument("--walkers", type=int, default=32, help="ensemble size for aies/ess (default 32)")
