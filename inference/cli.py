@@ -87,7 +87,9 @@ def run_fit(args):
 
     import jaxqpc
 
+    from .likelihood import replicate_counts
     from .optimize import fit_map, laplace_draws
+    from .sample import expected_counts_draws
 
     table = jaxqpc.YieldTable()
     key_fit, key_draws, key_rep = jax.random.split(jax.random.PRNGKey(args.seed), 3)
@@ -106,14 +108,14 @@ def run_fit(args):
     if args.method == "map":
         draws = laplace_draws(result, dataset, key_draws, n=N_DRAWS)
         _progress(f"predicting the expected counts for {N_DRAWS} Laplace draws")
-        predicted = report.predictive_counts(draws, dataset, table)
+        predicted = expected_counts_draws(draws, dataset, table)
+        replicated = replicate_counts(key_rep, predicted)
         source, title = "Laplace draws", "MAP fit (Laplace predictive band of the expected counts)"
     else:
-        draws, predicted, diagnostics, comparison = _bayes(args, dataset, table, result, key_draws,
-                                                           diagnostics)
+        draws, predicted, replicated, diagnostics, comparison = _bayes(
+            args, dataset, table, result, key_draws, diagnostics)
         source = f"{args.method.upper()} posterior draws"
         title = f"Bayesian fit ({args.method.upper()}): posterior band of the expected counts"
-    replicated = report.replicate_counts(key_rep, predicted)
 
     _progress(f"writing to {out}")
     os.makedirs(out, exist_ok=True)
@@ -139,7 +141,8 @@ def run_fit(args):
 
 
 def _bayes(args, dataset, table, result, key, map_diagnostics):
-    """The Bayesian fit, its diagnostics and (unless --no-compare) the h-model comparison."""
+    """The Bayesian fit (draws, expected and replicated counts), its diagnostics and (unless
+    --no-compare) the h-model comparison."""
     import jax
     import numpy as np
 
@@ -158,7 +161,8 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
               f"{diagnostics['divergences']} divergences")
     idata = to_inference_data(post, dataset, table, key=k_idata)
     draws = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in post.params}
-    predicted = np.asarray(idata.posterior_predictive["expected_counts"]).reshape(-1, dataset.n_rows)
+    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
+                             for name in ("expected_counts", "counts"))
     comparison = None
     if not args.no_compare:
         _progress("model comparison: fitting h -> 0 and h -> inf for PSIS-LOO")
@@ -167,4 +171,4 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
         comparison, _ = compare_h_models(dataset, key=k_cmp, table=table, posteriors={"free": post},
                                          maps=result, **options)
         _progress("model comparison: " + comparison["conclusion"])
-    return draws, predicted, diagnostics, comparison
+    return draws, predicted, replicated, diagnostics, comparison

@@ -36,7 +36,7 @@ with warnings.catch_warnings():  # 0.23 announces the 1.0 migration on import
     warnings.simplefilter("ignore", FutureWarning)
     import arviz as az
 
-from .likelihood import sample_prior
+from .likelihood import replicate_counts, sample_prior
 from .params import PARAM_NAMES, to_physical
 from .sample import (H_MODELS, Posterior, expected_counts_draws, fit_posterior,
                      pointwise_log_likelihood)
@@ -78,14 +78,6 @@ def thin(posterior, max_draws=MAX_IDATA_DRAWS):
                      num_warmup=posterior.num_warmup, wall_s=posterior.wall_s)
 
 
-def _replicate(key, mean, model, concentration):
-    if model == "poisson":
-        return np.asarray(jax.random.poisson(key, mean))
-    k_gamma, k_pois = jax.random.split(key)
-    rate = jax.random.gamma(k_gamma, concentration, mean.shape) * mean / concentration
-    return np.asarray(jax.random.poisson(k_pois, rate))
-
-
 def to_inference_data(posterior, dataset, table, *, key, model="poisson", concentration=None,
                       max_draws=MAX_IDATA_DRAWS):
     """An ``arviz.InferenceData`` of a fit (evenly thinned to ≤ ``max_draws`` draws).
@@ -98,8 +90,9 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
     """
     p = thin(posterior, max_draws)
     k_rep, k_prior = jax.random.split(key)
-    mu = expected_counts_draws(p, dataset, table)
-    log_lik = pointwise_log_likelihood(p, dataset, table, model=model, concentration=concentration)
+    mu = expected_counts_draws(p.params, dataset, table)
+    log_lik = pointwise_log_likelihood(p.params, dataset, table, model=model,
+                                       concentration=concentration)
     prior_u = sample_prior(k_prior, dataset, max_draws, p.h)
     free = [k for k in PARAM_NAMES if not (k == "h" and p.h is not None)]  # a fixed h is no parameter
     prior_draws = to_physical(prior_u, dataset, p.h)
@@ -109,7 +102,8 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
     return az.from_dict(
         posterior={k: p.params[k] for k in free},
         log_likelihood={"counts": log_lik},
-        posterior_predictive={"counts": _replicate(k_rep, mu, model, concentration),
+        posterior_predictive={"counts": replicate_counts(k_rep, mu, model=model,
+                                                                   concentration=concentration),
                               "expected_counts": mu},
         observed_data={"counts": np.asarray(dataset.counts)},
         constant_data={"power_W": np.asarray(dataset.power_W), "bin_s": np.asarray(dataset.bin_s),

@@ -49,6 +49,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import gammaln, xlogy
 
 import jaxqpc
@@ -67,6 +68,7 @@ __all__ = [
     "U_BOUND",
     "sample_prior",
     "counts_log_pmf",
+    "replicate_counts",
 ]
 
 PRIOR = {
@@ -121,6 +123,19 @@ def counts_log_pmf(counts, mean, *, model="poisson", concentration=None):
     log_total = jnp.log(phi + mu)
     return (gammaln(k + phi) - gammaln(phi) - gammaln(k + 1.0)
             + phi * (jnp.log(phi) - log_total) + xlogy(k, mu) - k * log_total)
+
+
+def replicate_counts(key, mean, *, model="poisson", concentration=None):
+    """Replicated data: one draw of the observation model per expected count (same shape, NumPy).
+
+    ``"negbinomial"`` draws a Gamma(φ, φ/μ) rate, then Poisson counts (its mixture representation).
+    """
+    mean = jnp.asarray(mean, dtype=float)
+    if model == "poisson":
+        return np.asarray(jax.random.poisson(key, mean))
+    k_gamma, k_pois = jax.random.split(key)
+    rate = jax.random.gamma(k_gamma, concentration, mean.shape) * mean / concentration
+    return np.asarray(jax.random.poisson(k_pois, rate))
 
 
 def log_likelihood_pointwise(params, dataset, table, *, model="poisson", concentration=None):

@@ -12,7 +12,7 @@ each prior is simple (η linear, ln Lc, ln R0, log₁₀ h), where the ridge is
 closest to straight.
 
 Identifiability: for each parameter the ratio of the width of the central 95 %
-interval of the Laplace draws to that of the prior
+interval of the draws to that of the prior
 (:data:`inference.likelihood.PRIOR`), each measured on the scale where the
 prior is simple: η linear (prior width 0.95), Lc and R0 in ln (2·1.96·σ_ln),
 h in log₁₀ (0.95·6 decades). The data-dependent truncation of the prior
@@ -28,10 +28,9 @@ import csv
 import json
 import math
 
-import jax
 import numpy as np
 
-from .likelihood import PRIOR, expected_counts
+from .likelihood import PRIOR
 from .params import PARAM_NAMES
 
 __all__ = [
@@ -40,8 +39,6 @@ __all__ = [
     "identifiability",
     "correlation_dict",
     "map_diagnostics",
-    "replicate_counts",
-    "predictive_counts",
     "build_summary",
     "write_summary",
     "write_predictions",
@@ -120,21 +117,6 @@ def correlation_dict(draws):
             "matrix": [[None if not math.isfinite(v) else float(v) for v in row] for row in c]}
 
 
-@jax.jit
-def _predict(draws, dataset, table):
-    return jax.vmap(lambda p: expected_counts(p, dataset, table))(draws)
-
-
-def predictive_counts(draws, dataset, table):
-    """Expected counts of every row for every draw: array (n_draws, n_rows) (vmapped, jitted)."""
-    import jax.numpy as jnp
-
-    from .optimize import _as_arrays  # metadata as arrays: no recompilation per dataset values
-
-    d = {k: jnp.asarray(draws[k], dtype=float) for k in PARAM_NAMES}
-    return np.asarray(_predict(d, _as_arrays(dataset), table))
-
-
 def map_diagnostics(result, n_starts):
     """The multi-start optimiser's diagnostics (JSON-ready)."""
     return {
@@ -183,11 +165,6 @@ def prediction_band(predicted):
     """(median, q2.5, q97.5) of the expected counts over draws, each (n_rows,)."""
     return (np.median(predicted, axis=0), np.percentile(predicted, 2.5, axis=0),
             np.percentile(predicted, 97.5, axis=0))
-
-
-def replicate_counts(key, predicted):
-    """Posterior predictive counts: one Poisson draw per expected-count draw (same shape)."""
-    return np.asarray(jax.random.poisson(key, np.asarray(predicted)))
 
 
 def write_predictions(dataset, predicted, replicated, path):

@@ -80,7 +80,7 @@ import jaxqpc
 
 from .likelihood import expected_counts, log_likelihood_pointwise, log_posterior_unconstrained
 from .optimize import _as_arrays, fit_map
-from .params import n_free, to_physical
+from .params import PARAM_NAMES, n_free, to_physical
 
 __all__ = [
     "SAMPLERS",
@@ -169,7 +169,7 @@ def _sample_one(key, data, init, table, *, sampler, model, concentration, h, num
 
     kernel = _kernel(sampler, potential, target_accept)
     n = init.shape[0]
-    k_init, k_chains = jax.random.split(key)
+    k_chains = jax.random.split(key)[1]
     if sampler == "nuts":
         state = jax.vmap(lambda k, x: kernel.init(k, num_warmup, x, (), {}))(
             jax.random.split(k_chains, n), init)
@@ -351,32 +351,38 @@ def fit_posterior(dataset, *, key, **options):
     return fit_posterior_batch([dataset], key=key, **options)[0]
 
 
-@partial(jax.jit, static_argnames=("model", "h", "chunk"))
-def _pointwise(u, data, table, concentration, *, model, h, chunk):
-    def one(v):
-        return log_likelihood_pointwise(to_physical(v, data, h), data, table, model=model,
-                                        concentration=concentration)
-    return jax.lax.map(one, u, batch_size=chunk)
+_CHUNK = 256
+"""Draws evaluated together (``lax.map`` batch) when a function is applied to many draws."""
 
 
-@partial(jax.jit, static_argnames=("h", "chunk"))
-def _expected(u, data, table, *, h, chunk):
-    return jax.lax.map(lambda v: expected_counts(to_physical(v, data, h), data, table), u,
-                       batch_size=chunk)
+@partial(jax.jit, static_argnames=("model",))
+def _pointwise(params, data, table, concentration, *, model):
+    return jax.lax.map(lambda p: log_likelihood_pointwise(p, data, table, model=model,
+                                                          concentration=concentration),
+                       params, batch_size=_CHUNK)
 
 
-def _over_draws(fn, posterior, *args, **kw):
-    u = jnp.asarray(posterior.u.reshape(-1, posterior.u.shape[-1]))
-    out = np.asarray(fn(u, *args, h=posterior.h, chunk=256, **kw))
-    return out.reshape(posterior.u.shape[:2] + out.shape[1:])
+@jax.jit
+def _expected(params, data, table):
+    return jax.lax.map(lambda p: expected_counts(p, data, table), params, batch_size=_CHUNK)
 
 
-def pointwise_log_likelihood(posterior, dataset, table, *, model="poisson", concentration=None):
-    """log p(k_i | draw) for every draw and row: (chains, draws, rows) (for PSIS-LOO)."""
+def _over_draws(fn, params, dataset, *args, **kw):
+    shape = np.shape(params["eta"])
+    flat = {k: jnp.asarray(params[k], dtype=float).reshape(-1) for k in PARAM_NAMES}
+    out = np.asarray(fn(flat, _as_arrays(dataset), *args, **kw))
+    return out.reshape(shape + out.shape[1:])
+
+
+def pointwise_log_likelihood(params, dataset, table, *, model="poisson", concentration=None):
+    """log p(k_i | draw) for every draw and row: (…, rows) for ``params`` of shape (…) (PSIS-LOO).
+
+    ``params``: dict of physical parameters (e.g. :attr:`Posterior.params`, or Laplace draws).
+    """
     conc = jnp.asarray(1.0 if concentration is None else concentration, dtype=float)
-    return _over_draws(_pointwise, posterior, _as_arrays(dataset), table, conc, model=model)
+    return _over_draws(_pointwise, params, dataset, table, conc, model=model)
 
 
-def expected_counts_draws(posterior, dataset, table):
-    """Expected counts μ_i (dark counts included) for every draw: (chains, draws, rows)."""
-    return _over_draws(_expected, posterior, _as_arrays(dataset), table)
+def expected_counts_draws(params, dataset, table):
+    """Expected counts μ_i (dark counts included) for every draw: (…, rows) for ``params`` of shape (…)."""
+    return _over_draws(_expected, params, dataset, table)
