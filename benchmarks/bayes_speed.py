@@ -82,7 +82,7 @@ import emission  # noqa: E402  (benchmarks/emission.py: the NumPy/SciPy physics)
 WALKERS = 32
 BURN_IN = 0.2  # fraction of the emcee steps discarded
 EMCEE_CHUNK = 25  # emcee steps between checks of the wall-time budget
-LABELS = {"eta": "η", "Lc_nm": "Lc", "R0_nm": "R0", "h": "h"}
+LABELS = {"eta": "η", "Lc": "Lc", "R0": "R0", "h": "h"}
 
 
 # ---------------------------------------------------------------------------
@@ -111,9 +111,9 @@ class NumpyPosterior:
             raise ValueError(f"emission.py fixes T_L = {emission.T_LATTICE} K, the data have "
                              f"{dataset.lattice_temperature} K")
         vs, rs = dataset.source_voltage, dataset.series_resistance
-        self.n = emission.conductance_from_power_np(np.asarray(dataset.power_W), vs, rs)
+        self.n = emission.conductance_from_power_np(np.asarray(dataset.power), vs, rs)
         self.bias = emission.contact_voltage_np(self.n, vs, rs)
-        self.bin_s = np.asarray(dataset.bin_s, dtype=float)
+        self.bin_time = np.asarray(dataset.bin_time, dtype=float)
         self.dark = np.asarray(dataset.dark_rate, dtype=float)[np.asarray(dataset.detector)]
         self.n_det = len(dataset.dark_rate)
         self.counts = np.asarray(dataset.counts, dtype=float)
@@ -142,12 +142,12 @@ class NumpyPosterior:
             self.n, self.bias, np.expand_dims(r0, -1), np.expand_dims(lc, -1), np.expand_dims(h, -1)))
         te = emission.peak_temperature_np(n, r0_, lc_, h_, bias).reshape(shape)
         return emission.counts_np(te, np.expand_dims(r0, -1), np.expand_dims(lc, -1),
-                                  eta=np.expand_dims(eta, -1) / self.n_det, bin_time=self.bin_s,
+                                  eta=np.expand_dims(eta, -1) / self.n_det, bin_time=self.bin_time,
                                   dark=self.dark)
 
     def log_prior(self, lc, r0, h):
         lo, hi = LOG10_H_RANGE
-        return (lognormal_logpdf(lc, *PRIOR["Lc_nm"][1:]) + lognormal_logpdf(r0, *PRIOR["R0_nm"][1:])
+        return (lognormal_logpdf(lc, *PRIOR["Lc"][1:]) + lognormal_logpdf(r0, *PRIOR["R0"][1:])
                 - np.log(h) - np.log((hi - lo) * np.log(10.0)))  # η: uniform on (0, 1]
 
     def __call__(self, u):

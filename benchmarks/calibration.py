@@ -168,7 +168,7 @@ def draw_truth(key, dataset):
     fit's prior and the prior the truth is drawn from.
     """
     draws = to_physical(sample_prior(key, dataset, PRIOR_PROPOSALS), dataset)
-    ok = np.asarray(draws["R0_nm"]) >= R0_SIM_NM
+    ok = np.asarray(draws["R0"]) >= R0_SIM_NM
     if not ok.any():
         raise RuntimeError(f"no prior draw with R0 >= {R0_SIM_NM:.4g} nm in {PRIOR_PROPOSALS}")
     i = int(np.argmax(ok))
@@ -178,7 +178,7 @@ def draw_truth(key, dataset):
 def simulate(key, mode):
     """One simulated dataset: (truth, dataset, extra information for the record)."""
     k_sim, k_truth = jax.random.split(key)
-    sim = dict(levels=LEVELS, noise_G0=NOISE_G0)
+    sim = dict(levels=LEVELS, conductance_noise=NOISE_G0)
     _, dataset = simulate_experiment(k_sim, EXAMPLE_TRUTH, **sim)
     extra = {"n_max": float(max_conductance(dataset)), "r0_min_nm": float(min_radius_nm(dataset))}
     if mode == "fixed":
@@ -186,7 +186,7 @@ def simulate(key, mode):
     truth, rejected = draw_truth(k_truth, dataset)
     _, redrawn = simulate_experiment(k_sim, truth, **sim)
     # the trace does not depend on the truth (only the counts do): same rows, same R0_min
-    extra["same_trace"] = bool(np.array_equal(np.asarray(redrawn.power_W), np.asarray(dataset.power_W)))
+    extra["same_trace"] = bool(np.array_equal(np.asarray(redrawn.power), np.asarray(dataset.power)))
     extra["prior_rejected"] = rejected
     return truth, redrawn, extra
 
@@ -327,7 +327,7 @@ def main(argv=None):
         result = {
             "args": {k: (str(v) if isinstance(v, pathlib.Path) else v) for k, v in vars(args).items()},
             "command": sys.argv, "jax": jax.__version__, "wall_s": wall, "timing_s": timing,
-            "levels": LEVELS, "noise_G0": NOISE_G0, "r0_sim_nm": R0_SIM_NM, "quantiles": QUANTILES,
+            "levels": LEVELS, "conductance_noise": NOISE_G0, "r0_sim_nm": R0_SIM_NM, "quantiles": QUANTILES,
             "datasets": records,
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

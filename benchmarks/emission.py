@@ -256,7 +256,7 @@ def make_te_and_counts_jax(spectrum):
     @jax.jit
     def fn(n, R0, Lc, h):
         vc = jaxqpc.contact_voltage(n, SOURCE_VOLTAGE, SERIES_RESISTANCE)
-        te = jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, bias=vc)
+        te = jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, contact_voltage=vc)
         counts = jaxqpc.photon_counts_from_conductance(
             n, eta=ETA, R0=R0, Lc=Lc, h=h, source_voltage=SOURCE_VOLTAGE,
             series_resistance=SERIES_RESISTANCE, bin_time=BIN_TIME, dark_rate=DARK_RATE,

@@ -1,15 +1,15 @@
 """inference: fitting jaxqpc's physics to measured data (part of the ``jaxqpc`` distribution).
 
-This package imports ``jaxqpc``; ``jaxqpc`` never imports it (except the
-command line, lazily). An unrelated project on PyPI is also called
-``inference``; both would install a top-level ``inference`` module into the
-same place. Importing this package checks the installed distributions and
+This package imports ``jaxqpc``; ``jaxqpc`` never imports it. The ``jaxqpc``
+command lives here (:mod:`inference.cli`), the layer that depends on
+everything. An unrelated project on PyPI is also called ``inference``; both
+would install a top-level ``inference`` module into the same place. Importing this package checks the installed distributions and
 refuses to run beside that other one instead of silently mixing their files.
 """
 
 import importlib.metadata
 
-__jaxqpc__ = True  # marker checked by ``jaxqpc.cli`` before using this package
+__jaxqpc__ = True  # marker: this `inference` is the one of the jaxqpc distribution
 
 
 def _check_no_clash():

@@ -1,58 +1,97 @@
-"""``jaxqpc fit``: a Bayesian (default) or MAP fit of (η, Lc, R0, h), and its report.
+"""The ``jaxqpc`` command: one parser owns every flag and what it means.
 
-:mod:`jaxqpc.cli` parses the arguments and calls :func:`run_fit` (imported only
-when the command runs). Every method starts with the multi-start MAP
-(``inference.optimize``); ``--method map`` stops there and reports Laplace
-draws, ``aies`` (default), ``ess`` and ``nuts`` sample the posterior with
-NumPyro (``inference.sample``), report ArviZ diagnostics and, unless
-``--no-compare``, the PSIS-LOO comparison of h free, h → 0 and h → ∞
-(``inference.diagnostics``). Output files in ``--out``: summary.json,
-predictions.csv, fit.png, corner.png (see :mod:`inference.report`). Progress
-goes to stderr, the written paths to stdout. User errors raise
-:class:`FitUsageError` (the command prints the message and exits with 2).
+Subcommands::
+
+    jaxqpc fit DATA.csv --source-voltage V --series-resistance OHM [--dark-rate R]
+               [--lattice-temperature K] [--method aies|ess|nuts|map] --out DIR [--force]
+    jaxqpc fit --example --out DIR          the bundled simulated dataset
+    jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
+    jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
+                                            Buret et al. 2020, Figs. 3B, 5, 6 and the heat input
+    jaxqpc --version
+
+The command line is the application layer: it imports ``jaxqpc`` (physics)
+and the rest of ``inference`` (fitting); neither imports it. Double precision
+(``jax_enable_x64``) is switched on here for every command; the library itself
+never flips that global flag. Heavy modules (matplotlib, the figure code, the
+samplers) are imported only by the subcommand that needs them.
+
+Output directories (``fit`` and ``figures`` alike): ``--out`` is created if
+missing; an existing non-empty directory is refused unless ``--force`` is
+given, and then only the command's own files in it are replaced.
+
+Exit codes: 0 on success, 2 on a usage error (messages start with
+``jaxqpc: error:``). Progress goes to stderr, the written paths to stdout.
+Documentation: ``docs/fitting.md`` (fit) and ``docs/qpc.md``, ``docs/emission.md`` (figures).
 """
 
+import argparse
 import os
 import sys
 import time
+import warnings
 
-__all__ = ["FitUsageError", "run_fit", "N_DRAWS"]
+__all__ = ["main", "build_parser", "prepare_out", "UsageError", "N_DRAWS"]
+
+EXIT_USAGE = 2
 
 N_DRAWS = 4000
 """Number of Laplace draws (``--method map``) for the summaries, the band and the corner plot."""
 
 
-class FitUsageError(Exception):
-    """A user-facing error of ``jaxqpc fit`` (message printed, exit code 2)."""
+class UsageError(Exception):
+    """A user-facing error of the command: its message is printed and the exit code is 2."""
 
 
 def _progress(msg):
     print(f"jaxqpc fit: {msg}", file=sys.stderr, flush=True)
 
 
-def _prepare_out(out, force):
-    out = os.path.abspath(out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise FitUsageError(f"--out {out!r} exists and is not a directory")
-    if os.path.isdir(out) and os.listdir(out) and not force:
-        raise FitUsageError(f"refusing to write into the non-empty directory {out} "
-                            "(use --force to overwrite, or choose another --out)")
-    return out
+def prepare_out(out, force):
+    """The absolute output directory ``out``, created if missing.
+
+    Raises :class:`UsageError` if ``out`` is a file, or an existing non-empty
+    directory and ``force`` is false: nothing the user has is overwritten
+    without asking.
+    """
+    path = os.path.abspath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"--out {out!r} exists and is not a directory")
+    if os.path.isdir(path) and os.listdir(path) and not force:
+        raise UsageError(f"refusing to overwrite: the output directory {path} is not empty "
+                         "(use --force to write into it, or choose another --out)")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _figures(args):
+    from jaxqpc.figures import emission, qpc  # lazy: matplotlib and the figure code
+
+    module = qpc if args.paper == "qpc" else emission
+    options = {"printed_eq5": args.printed_eq5} if args.paper == "emission" else {}
+    out = prepare_out(args.out, args.force)
+    resolution = "low" if args.low_res else "full"
+    start = time.perf_counter()
+    for path in module.make_figures(out, resolution=resolution, **options):
+        print(path, flush=True)
+    print(f"wrote {len(module.FIGURE_FILES)} figures ({resolution} resolution) in "
+          f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return 0
 
 
 def run_fit(args):
-    """Run a fit from parsed arguments (attributes as in :func:`jaxqpc.cli.build_parser`)."""
+    """``jaxqpc fit``: load, MAP, posterior, report (arguments as parsed by :func:`build_parser`)."""
     if args.example and args.data is not None:
-        raise FitUsageError("give either a DATA file or --example, not both")
+        raise UsageError("give either a DATA file or --example, not both")
     if not args.example and args.data is None:
-        raise FitUsageError("give a DATA file (CSV) or --example")
+        raise UsageError("give a DATA file (CSV) or --example")
     if args.starts < 1:
-        raise FitUsageError(f"--starts must be >= 1, got {args.starts}")
+        raise UsageError(f"--starts must be >= 1, got {args.starts}")
     for name in ("warmup", "samples", "walkers", "chains"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "warmup" else 1):
-            raise FitUsageError(f"--{name} must be positive, got {value}")
-    out = _prepare_out(args.out, args.force)
+            raise UsageError(f"--{name} must be positive, got {value}")
+    out = prepare_out(args.out, args.force)
 
     t_total = time.perf_counter()
     import jax
@@ -64,10 +103,10 @@ def run_fit(args):
     truth = None
     try:
         if args.example:
-            overrides = [n for n in ("bias", "series_resistance", "dark_rate", "lattice_temperature")
+            overrides = [n for n in ("source_voltage", "series_resistance", "dark_rate", "lattice_temperature")
                          if getattr(args, n) is not None]
             if overrides:
-                raise FitUsageError("--example uses the metadata bundled with it; drop "
+                raise UsageError("--example uses the metadata bundled with it; drop "
                                     + ", ".join("--" + n.replace("_", "-") for n in overrides))
             data_path = example_path()
             _progress(f"loading the bundled example {data_path}")
@@ -76,11 +115,11 @@ def run_fit(args):
         else:
             data_path = os.path.abspath(args.data)
             _progress(f"loading {data_path}")
-            dataset = load_csv(data_path, source_voltage=args.bias,
+            dataset = load_csv(data_path, source_voltage=args.source_voltage,
                                series_resistance=args.series_resistance, dark_rate=args.dark_rate,
                                lattice_temperature=args.lattice_temperature)
     except (DataError, FileNotFoundError) as err:
-        raise FitUsageError(str(err)) from None
+        raise UsageError(str(err)) from None
     metadata = _metadata_dict(dataset)
     _progress(f"{dataset.n_rows} rows, {len(dataset.dark_rate)} detector(s), V_s = "
               f"{dataset.source_voltage:g} V, R_s = {dataset.series_resistance:g} Ω")
@@ -97,11 +136,11 @@ def run_fit(args):
     try:
         result = fit_map(dataset, key=key_fit, table=table, n_starts=args.starts)
     except ValueError as err:  # e.g. data outside the model's domain
-        raise FitUsageError(f"{data_path}: {err}") from None
+        raise UsageError(f"{data_path}: {err}") from None
     _progress(f"MAP done in {result.wall_s:.1f} s; log-likelihood {result.log_likelihood:.2f}, "
               f"{100 * result.fraction_near_best:.0f} % of the starts within 1 nat of the best")
     if not result.hessian_ok:
-        raise FitUsageError("the Hessian at the MAP is not positive definite: no Laplace "
+        raise UsageError("the Hessian at the MAP is not positive definite: no Laplace "
                             "approximation (try more --starts or check the data)")
     diagnostics = report.map_diagnostics(result, args.starts)
     comparison = None
@@ -118,7 +157,6 @@ def run_fit(args):
         title = f"Bayesian fit ({args.method.upper()}): posterior band of the expected counts"
 
     _progress(f"writing to {out}")
-    os.makedirs(out, exist_ok=True)
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
                                    map_result=result, draws=draws, metadata=metadata,
                                    diagnostics=diagnostics, model_comparison=comparison, truth=truth)
@@ -172,3 +210,140 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
                                          maps=result, **options)
         _progress("model comparison: " + comparison["conclusion"])
     return draws, predicted, replicated, diagnostics, comparison
+
+
+def _dark_rate(text):
+    """``--dark-rate``: one number, or comma-separated numbers (one per detector)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or comma-separated numbers: {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+class _DeprecatedAlias(argparse.Action):
+    """``--bias``: the old name of ``--source-voltage``; stores the value and warns."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warnings.warn("`jaxqpc fit --bias` is deprecated: it is the source voltage, use "
+                      "--source-voltage", FutureWarning, stacklevel=2)
+        print("jaxqpc: warning: --bias is deprecated, use --source-voltage (same meaning: the "
+              "source voltage V_s in V)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def _add_fit_parser(commands):
+    fit = commands.add_parser(
+        "fit", help="fit the photon-emission model to measured counts (Bayesian or MAP)",
+        description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP, then NumPyro "
+        "posterior sampling with ArviZ diagnostics and a LOO comparison of the h models (or "
+        "--method map: Laplace uncertainties only). "
+        "Writes summary.json, predictions.csv, fit.png and corner.png into DIR. "
+        "Metadata flags override <DATA stem>.json/.toml beside the data file.")
+    fit.add_argument("data", nargs="?", metavar="DATA.csv",
+                     help="CSV with power (W) or conductance (G0), counts, bin_time (s)[, detector]")
+    fit.add_argument("--example", action="store_true",
+                     help="fit the bundled simulated example (its metadata and truth from its JSON)")
+    fit.add_argument("--source-voltage", type=float, metavar="V", dest="source_voltage",
+                     help="source voltage V_s of the circuit (V)")
+    fit.add_argument("--bias", type=float, metavar="V", dest="source_voltage", action=_DeprecatedAlias,
+                     help="deprecated alias of --source-voltage")
+    fit.add_argument("--series-resistance", type=float, metavar="OHM", help="series resistance R_s (Ω)")
+    fit.add_argument("--dark-rate", type=_dark_rate, metavar="R",
+                     help="dark-count rate (1/s): one number, or one per detector comma-separated")
+    fit.add_argument("--lattice-temperature", type=float, metavar="K",
+                     help="lattice temperature T_L (K; default 300 unless in the metadata file)")
+    fit.add_argument("--method", default="aies", choices=("aies", "ess", "nuts", "map"),
+                     help="aies (default): Bayesian, NumPyro's affine-invariant ensemble sampler; "
+                     "ess: ensemble slice sampler; nuts: NUTS, 4 chains; map: multi-start MAP with "
+                     "Laplace uncertainties only (fastest)")
+    fit.add_argument("--samples", type=int, metavar="N",
+                     help="draws per walker/chain after warm-up (default: aies 30000, ess 2000, nuts 1000)")
+    fit.add_argument("--warmup", type=int, metavar="N",
+                     help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
+    fit.add_argument("--walkers", type=int, default=32, help="ensemble size for aies/ess (default 32)")
+    fit.add_argument("--chains", type=int, default=4, help="number of NUTS chains (default 4)")
+    fit.add_argument("--no-compare", action="store_true",
+                     help="skip the LOO comparison of h free, h -> 0 and h -> inf (two more fits)")
+    _add_out_options(fit)
+    fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
+    fit.add_argument("--starts", type=int, default=32, help="number of optimiser starts (default 32)")
+    fit.set_defaults(run=run_fit)
+
+
+def _add_out_options(parser):
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output directory (created if missing)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty DIR (the command's own files are replaced)")
+
+
+def build_parser():
+    """The argument parser of the ``jaxqpc`` command (the subcommand's function in ``args.run``)."""
+    from jaxqpc import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="jaxqpc",
+        description="Differentiable JAX models of power dissipation at quantum point contacts "
+        "and hot-electron light emission from atomic contacts, and fits to photon counts.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    figures = commands.add_parser("figures", help="reproduce a paper's figures as PNG files",
+                                  description="Reproduce a paper's figures as PNG files.")
+    papers = figures.add_subparsers(dest="paper", metavar="PAPER")
+    qpc = papers.add_parser(
+        "qpc",
+        help="Figs. 2-5 of Blaas-Anselmi et al., SciPost Phys. 12, 105 (2022)",
+        description="Write fig2.png ... fig5.png of Blaas-Anselmi et al., SciPost Phys. 12, 105 "
+        "(2022) (power dissipated around a quantum point contact) into DIR.",
+    )
+    emission = papers.add_parser(
+        "emission",
+        help="Figs. 3B, 5, 6 of Buret et al., Nanophotonics 9, 413 (2020)",
+        description="Write fig5.png, fig6.png, fig3b.png and fig_heat_input.png into DIR: the peak "
+        "electron temperature (Fig. 5) and the detected photon yield (Fig. 6) vs the number of open "
+        "channels, the model counts vs power of Fig. 3B, and the effect of heating the drain with "
+        "the Landauer share P_R/P instead of all the power (Buret et al., Nanophotonics 9, 413 "
+        "(2020)). h = 0 uses the correct h -> 0 limit of Eqs. 2-3, not the misprinted Eq. 5.",
+    )
+    emission.add_argument("--printed-eq5", action="store_true",
+                          help="also draw (dashed) the paper's printed Eq. 5, whose first term is "
+                          "twice the correct one, in Figs. 5 and 6 (B, D) and in Fig. 3B")
+    for paper in (qpc, emission):
+        _add_out_options(paper)
+        paper.add_argument("--low-res", action="store_true",
+                           help="coarse grids: a quick preview (seconds instead of minutes)")
+        paper.set_defaults(run=_figures)
+    figures.set_defaults(run=None, parser=figures)
+
+    _add_fit_parser(commands)
+    parser.set_defaults(run=None, parser=parser)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``jaxqpc`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Usage errors from argparse (and ``--version``/``--help``) raise ``SystemExit``
+    as usual; the command's own errors print ``jaxqpc: error: ...`` and return 2.
+    """
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # the library never does this itself
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.run is None:  # `jaxqpc` or `jaxqpc figures` without a subcommand
+        args.parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except UsageError as err:
+        print(f"jaxqpc: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

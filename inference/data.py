@@ -2,18 +2,18 @@
 
 File format (one row per time bin, or per group of bins, and per detector)::
 
-    power_W,counts,bin_s,detector
+    power,counts,bin_time,detector
     1.1570075604e-04,312,0.5,0
     ...
 
-- ``power_W``: power dissipated in the contact (W), > 0 and at most V_s²/(4R_s)
+- ``power``: power dissipated in the contact (W), > 0 and at most V_s²/(4R_s)
   (no contact conductance dissipates more in the circuit). Instead of it, a
-  ``conductance_G0`` column (G/G0) may be given; it is converted with the
+  ``conductance`` column (G/G0) may be given; it is converted with the
   circuit, P = V_c² G G0 with V_c = V_s/(1 + R_s G G0) (the inverse of
   :func:`jaxqpc.conductance_from_power`), and must lie on the branch the model
   uses, G ≤ 1/R_s.
 - ``counts``: detected photons in the row (non-negative integers).
-- ``bin_s``: counting time of the row (s), > 0.
+- ``bin_time``: counting time of the row (s), > 0.
 - ``detector`` (optional, default 0): detector index 0, 1, … (e.g. the two
   cross-polarised APDs of Buret et al. 2020).
 
@@ -38,7 +38,7 @@ Detectors and efficiency: the number of detectors of a dataset is
 indices 0 … max(detector)). The convention of the simulator and the bundled
 example is that the overall detection efficiency η of the paper (0.43 for the
 sum of both APDs) is shared equally, so a row of detector d has the Poisson mean
-``photon_counts(power_W, eta=η/len(dark_rate), dark_rate=dark_rate[d], …)``.
+``photon_counts(power, eta=η/len(dark_rate), dark_rate=dark_rate[d], …)``.
 """
 
 import csv
@@ -67,9 +67,9 @@ __all__ = [
     "load_example",
 ]
 
-POWER_COLUMN = "power_W"
-CONDUCTANCE_COLUMN = "conductance_G0"
-REQUIRED_COLUMNS = ("counts", "bin_s")
+POWER_COLUMN = "power"
+CONDUCTANCE_COLUMN = "conductance"
+REQUIRED_COLUMNS = ("counts", "bin_time")
 OPTIONAL_COLUMNS = ("detector",)
 KNOWN_COLUMNS = (POWER_COLUMN, CONDUCTANCE_COLUMN) + REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 METADATA_KEYS = ("source_voltage", "series_resistance", "dark_rate", "lattice_temperature")
@@ -217,11 +217,11 @@ def _read_rows(path):
 def _check_header(path, header):
     if header is None:
         raise DataError("the file is empty; expected a header line such as "
-                        "'power_W,counts,bin_s' followed by data rows", path=path, line=1)
+                        "'power,counts,bin_time' followed by data rows", path=path, line=1)
     line, names = header
     if len(names) == 1 and any(sep in names[0] for sep in (";", "\t", " ")):
         raise DataError(f"the header {names[0]!r} is not comma-separated; use commas, e.g. "
-                        "'power_W,counts,bin_s'", path=path, line=line)
+                        "'power,counts,bin_time'", path=path, line=line)
     seen = set()
     for name in names:
         if name == "":
@@ -305,9 +305,9 @@ def load_csv(path, *, source_voltage=None, series_resistance=None, dark_rate=Non
                 if isinstance(dark, tuple) and v >= len(dark):
                     raise bad(f"detector {int(v)}, but only {len(dark)} dark rate(s) given "
                               f"({sources['dark_rate']}), for detectors 0…{len(dark) - 1}")
-            elif name == "bin_s":
+            elif name == "bin_time":
                 if not v > 0:
-                    raise bad(f"bin_s must be > 0, got {cell!r}")
+                    raise bad(f"bin_time must be > 0, got {cell!r}")
             elif name == POWER_COLUMN:
                 if not v > 0:
                     raise bad(f"power must be > 0, got {cell!r}")
@@ -332,18 +332,18 @@ def load_csv(path, *, source_voltage=None, series_resistance=None, dark_rate=Non
         dark_rate_t = dark
     else:
         dark_rate_t = (dark,) * (int(detector.max()) + 1)
-    return Dataset(power_W=jnp.asarray(power, dtype=float), counts=jnp.asarray(columns["counts"], dtype=float),
-                   bin_s=jnp.asarray(columns["bin_s"], dtype=float), detector=jnp.asarray(detector),
+    return Dataset(power=jnp.asarray(power, dtype=float), counts=jnp.asarray(columns["counts"], dtype=float),
+                   bin_time=jnp.asarray(columns["bin_time"], dtype=float), detector=jnp.asarray(detector),
                    source_voltage=vs, series_resistance=rs, dark_rate=dark_rate_t,
                    lattice_temperature=meta["lattice_temperature"])
 
 
-def power_from_conductance(conductance_G0, source_voltage, series_resistance):
+def power_from_conductance(conductance, source_voltage, series_resistance):
     """P = V_c² G G0 with V_c = V_s/(1 + R_s G G0) (W), in NumPy double precision.
 
     The inverse of :func:`jaxqpc.conductance_from_power` on its branch G ≤ 1/R_s.
     """
-    g = np.asarray(conductance_G0, dtype=float) * CONDUCTANCE_QUANTUM_S
+    g = np.asarray(conductance, dtype=float) * CONDUCTANCE_QUANTUM_S
     vc = source_voltage / (1.0 + series_resistance * g)
     return vc * vc * g
 
@@ -388,22 +388,22 @@ def save_csv(dataset, path, *, overwrite=False, extra_metadata=None):
         for p in (path, meta_path):
             if p.exists():
                 raise FileExistsError(f"{p} exists; pass overwrite=True to replace it")
-    power, counts, bin_s, detector = (np.asarray(getattr(dataset, k)) for k in
-                                      ("power_W", "counts", "bin_s", "detector"))
+    power, counts, bin_time, detector = (np.asarray(getattr(dataset, k)) for k in
+                                      ("power", "counts", "bin_time", "detector"))
     if power.ndim != 1:
         raise ValueError(f"save_csv writes one dataset (1-D arrays), got shape {power.shape}")
     if not (np.all(counts >= 0) and np.all(counts == np.round(counts))):
         raise ValueError("counts must be non-negative integers to be written")
-    if not (np.all(power > 0) and np.all(bin_s > 0)):
-        raise ValueError("power_W and bin_s must be > 0 to be written")
+    if not (np.all(power > 0) and np.all(bin_time > 0)):
+        raise ValueError("power and bin_time must be > 0 to be written")
     meta = _metadata_dict(dataset)
     extra = dict(extra_metadata or {})
     clash = set(extra) & set(meta)
     if clash:
         raise ValueError(f"extra_metadata must not redefine {sorted(clash)} (taken from the dataset)")
-    lines = [f"{POWER_COLUMN},counts,bin_s,detector"]
+    lines = [f"{POWER_COLUMN},counts,bin_time,detector"]
     lines += [f"{float(p)!r},{int(c)},{float(b)!r},{int(d)}"
-              for p, c, b, d in zip(power, counts, bin_s, detector)]
+              for p, c, b, d in zip(power, counts, bin_time, detector)]
     _atomic_write(path, "\n".join(lines) + "\n")
     _atomic_write(meta_path, json.dumps({**meta, **extra}, indent=2, ensure_ascii=False) + "\n")
     return path, meta_path

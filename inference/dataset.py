@@ -15,9 +15,9 @@ class Dataset(eqx.Module):
     η / (number of detectors) with ``len(dark_rate)`` detectors.
 
     Arrays (one entry per row; a PyTree, so batches of datasets stack and vmap):
-        power_W: power dissipated in the contact (W), > 0.
+        power: power dissipated in the contact (W), > 0.
         counts: detected photon counts in the row (integers stored as floats), ≥ 0.
-        bin_s: counting time of the row (s), > 0.
+        bin_time: counting time of the row (s), > 0.
         detector: detector index of the row (0, 1, …; several APDs).
     Experiment metadata (static):
         source_voltage: V_s (V). series_resistance: R_s (Ω).
@@ -25,9 +25,9 @@ class Dataset(eqx.Module):
         lattice_temperature: T_L (K).
     """
 
-    power_W: jax.Array
+    power: jax.Array
     counts: jax.Array
-    bin_s: jax.Array
+    bin_time: jax.Array
     detector: jax.Array
     source_voltage: float = eqx.field(static=True)
     series_resistance: float = eqx.field(static=True)
@@ -36,7 +36,7 @@ class Dataset(eqx.Module):
 
     @property
     def n_rows(self):
-        return self.power_W.shape[-1]
+        return self.power.shape[-1]
 
     @property
     def dark_rate_per_row(self):

@@ -82,10 +82,10 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
                       max_draws=MAX_IDATA_DRAWS):
     """An ``arviz.InferenceData`` of a fit (evenly thinned to ≤ ``max_draws`` draws).
 
-    Groups: ``posterior`` (eta, Lc_nm, R0_nm, h), ``log_likelihood`` (``counts``,
+    Groups: ``posterior`` (eta, Lc, R0, h), ``log_likelihood`` (``counts``,
     per row: PSIS-LOO), ``posterior_predictive`` (``counts``: replicated data;
     ``expected_counts``: μ_i per draw), ``observed_data`` (``counts``),
-    ``constant_data`` (``power_W``, ``bin_s``, ``detector``), ``sample_stats``
+    ``constant_data`` (``power``, ``bin_time``, ``detector``), ``sample_stats``
     (``diverging``, ``n_steps``) and ``prior`` (draws of the truncated prior).
     """
     p = thin(posterior, max_draws)
@@ -97,7 +97,7 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
     free = [k for k in PARAM_NAMES if not (k == "h" and p.h is not None)]  # a fixed h is no parameter
     prior_draws = to_physical(prior_u, dataset, p.h)
     prior = {k: np.asarray(prior_draws[k])[None] for k in free}
-    row = {"counts": ["row"], "expected_counts": ["row"], "power_W": ["row"], "bin_s": ["row"],
+    row = {"counts": ["row"], "expected_counts": ["row"], "power": ["row"], "bin_time": ["row"],
            "detector": ["row"]}
     return az.from_dict(
         posterior={k: p.params[k] for k in free},
@@ -106,7 +106,7 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
                                                                    concentration=concentration),
                               "expected_counts": mu},
         observed_data={"counts": np.asarray(dataset.counts)},
-        constant_data={"power_W": np.asarray(dataset.power_W), "bin_s": np.asarray(dataset.bin_s),
+        constant_data={"power": np.asarray(dataset.power), "bin_time": np.asarray(dataset.bin_time),
                        "detector": np.asarray(dataset.detector)},
         sample_stats={"diverging": p.diverging, "n_steps": p.num_steps},
         prior=prior,

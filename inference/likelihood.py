@@ -73,8 +73,8 @@ __all__ = [
 
 PRIOR = {
     "eta": ("uniform", 0.0, 1.0),
-    "Lc_nm": ("lognormal", 0.3, math.log(3.0)),   # (median nm, σ of ln Lc)
-    "R0_nm": ("lognormal", 1.0, math.log(2.0)),   # (median nm, σ of ln R0)
+    "Lc": ("lognormal", 0.3, math.log(3.0)),   # (median nm, σ of ln Lc)
+    "R0": ("lognormal", 1.0, math.log(2.0)),   # (median nm, σ of ln R0)
     "h": ("log10uniform",) + LOG10_H_RANGE,
 }
 """The priors (kind, then parameters) keyed by parameter name; see the module docstring."""
@@ -88,17 +88,17 @@ def expected_counts(params, dataset, table):
     Each row's detector has efficiency η/len(dataset.dark_rate) (module docstring).
 
     Args:
-        params: dict with ``eta``, ``Lc_nm``, ``R0_nm``, ``h`` (scalars; vmap for batches).
+        params: dict with ``eta``, ``Lc``, ``R0``, ``h`` (scalars; vmap for batches).
         dataset: :class:`~inference.dataset.Dataset`.
         table: a prebuilt :class:`jaxqpc.YieldTable` (detector response and metal fixed).
     Returns:
         Array of shape ``(n_rows,)``.
     """
     return jaxqpc.photon_counts(
-        dataset.power_W,
-        eta=params["eta"] / len(dataset.dark_rate), R0=params["R0_nm"], Lc=params["Lc_nm"], h=params["h"],
+        dataset.power,
+        eta=params["eta"] / len(dataset.dark_rate), R0=params["R0"], Lc=params["Lc"], h=params["h"],
         source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
-        bin_time=dataset.bin_s, dark_rate=dataset.dark_rate_per_row, spectrum=table,
+        bin_time=dataset.bin_time, dark_rate=dataset.dark_rate_per_row, spectrum=table,
         lattice_temperature=dataset.lattice_temperature)
 
 
@@ -174,16 +174,16 @@ def log_prior(params, *, h_fixed=False):
     term is left out.
     """
     eta = jnp.asarray(params["eta"], dtype=float)
-    lc = jnp.asarray(params["Lc_nm"], dtype=float)
-    r0 = jnp.asarray(params["R0_nm"], dtype=float)
+    lc = jnp.asarray(params["Lc"], dtype=float)
+    r0 = jnp.asarray(params["R0"], dtype=float)
     h = jnp.asarray(params["h"], dtype=float)
     lo, hi = LOG10_H_RANGE
     inside = (eta > 0) & (eta <= 1) & (lc > 0) & (r0 > 0)
     if not h_fixed:
         inside = inside & (h >= 10.0**lo) & (h <= 10.0**hi)
     safe = lambda x: jnp.where(inside, x, 1.0)  # noqa: E731 (keeps gradients finite outside)
-    _, lc_med, lc_sig = PRIOR["Lc_nm"]
-    _, r0_med, r0_sig = PRIOR["R0_nm"]
+    _, lc_med, lc_sig = PRIOR["Lc"]
+    _, r0_med, r0_sig = PRIOR["R0"]
     lp = _lognormal_logpdf(safe(lc), lc_med, lc_sig) + _lognormal_logpdf(safe(r0), r0_med, r0_sig)
     if not h_fixed:
         lp = lp - jnp.log(safe(h)) - math.log((hi - lo) * math.log(10.0))
@@ -242,8 +242,8 @@ def sample_prior(key, dataset, n, h=None):
     """
     k_eta, k_r0, k_acc, k_lc, k_h = jax.random.split(key, 5)
     proposals = 8
-    _, lc_med, lc_sig = PRIOR["Lc_nm"]
-    _, r0_med, r0_sig = PRIOR["R0_nm"]
+    _, lc_med, lc_sig = PRIOR["Lc"]
+    _, r0_med, r0_sig = PRIOR["R0"]
     ndtr, ndtri = jax.scipy.special.ndtr, jax.scipy.special.ndtri
     tiny = 1e-300
 
@@ -266,4 +266,4 @@ def sample_prior(key, dataset, n, h=None):
     lo, hi = LOG10_H_RANGE
     margin = 1e-9 * (hi - lo)
     log10h = jax.random.uniform(k_h, (n,), minval=lo + margin, maxval=hi - margin)
-    return to_unconstrained({"eta": eta, "Lc_nm": lc, "R0_nm": r0, "h": 10.0**log10h}, dataset, h)
+    return to_unconstrained({"eta": eta, "Lc": lc, "R0": r0, "h": 10.0**log10h}, dataset, h)

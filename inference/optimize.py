@@ -78,7 +78,7 @@ class MapResult(eqx.Module):
     """Result of :func:`fit_map` (NumPy arrays and floats; names in :data:`PARAM_NAMES` order).
 
     Attributes:
-        params: dict, the MAP in physical units (eta, Lc_nm, R0_nm, h).
+        params: dict, the MAP in physical units (eta, Lc, R0, h).
         u: the MAP in unconstrained coordinates, shape (4,).
         log_posterior: the maximised objective (unnormalised): log p(u | data)
             (``jacobian=True``, the default) or log p(θ | data) (``jacobian=False``).
@@ -138,9 +138,9 @@ class _ArrayDataset(eqx.Module):
     shape reuses the compiled fit.
     """
 
-    power_W: jax.Array
+    power: jax.Array
     counts: jax.Array
-    bin_s: jax.Array
+    bin_time: jax.Array
     detector: jax.Array
     source_voltage: jax.Array
     series_resistance: jax.Array
@@ -149,7 +149,7 @@ class _ArrayDataset(eqx.Module):
 
     @property
     def n_rows(self):
-        return self.power_W.shape[-1]
+        return self.power.shape[-1]
 
     @property
     def dark_rate_per_row(self):
@@ -159,7 +159,7 @@ class _ArrayDataset(eqx.Module):
 def _as_arrays(dataset):
     f = functools.partial(jnp.asarray, dtype=float)
     return _ArrayDataset(
-        power_W=f(dataset.power_W), counts=f(dataset.counts), bin_s=f(dataset.bin_s),
+        power=f(dataset.power), counts=f(dataset.counts), bin_time=f(dataset.bin_time),
         detector=jnp.asarray(dataset.detector), source_voltage=f(dataset.source_voltage),
         series_resistance=f(dataset.series_resistance), dark_rate=f(dataset.dark_rate),
         lattice_temperature=f(dataset.lattice_temperature))
@@ -324,7 +324,7 @@ def fit_map(dataset, *, key, table=None, n_starts=32, steps=100, polish_steps=20
     elif model != "poisson":
         raise ValueError(f"`model` must be 'poisson' or 'negbinomial', got {model!r}")
     # validates the data eagerly (e.g. a power above V_s²/4R_s raises here)
-    jaxqpc.conductance_from_power(dataset.power_W, dataset.source_voltage, dataset.series_resistance)
+    jaxqpc.conductance_from_power(dataset.power, dataset.source_voltage, dataset.series_resistance)
     data = _as_arrays(dataset)
 
     t0 = time.perf_counter()
@@ -400,7 +400,7 @@ def _benchmark(n_starts=32):
     n = np.linspace(3.5, 8.0, 120)
     vs, rs = 0.7, 470.0
     power = (vs / (1.0 + rs * n * g0)) ** 2 * n * g0
-    sweep = Dataset(power_W=jnp.asarray(power), counts=jnp.zeros(120), bin_s=jnp.full(120, 0.01),
+    sweep = Dataset(power=jnp.asarray(power), counts=jnp.zeros(120), bin_time=jnp.full(120, 0.01),
                     detector=jnp.zeros(120, int), source_voltage=vs, series_resistance=rs,
                     dark_rate=(300.0,))
     mu = jax.jit(expected_counts)(truth, sweep, table)

@@ -4,8 +4,8 @@ Physical parameters (a dict, the PyTree every fitter passes around; the names
 are the keyword arguments of :func:`jaxqpc.photon_counts` with units added):
 
     eta     overall detection efficiency η ∈ (0, 1]
-    Lc_nm   length of the hot cylinder Lc (nm), 0 < Lc ≤ 1.5 R0 (jaxqpc's MAX_LENGTH_RATIO)
-    R0_nm   its radius R0 (nm), R0 ≥ R0_min = N_max λF/4 (the heated disk of the
+    Lc   length of the hot cylinder Lc (nm), 0 < Lc ≤ 1.5 R0 (jaxqpc's MAX_LENGTH_RATIO)
+    R0   its radius R0 (nm), R0 ≥ R0_min = N_max λF/4 (the heated disk of the
             largest conductance N_max in the data must fit: ζ = N λF/(4 R0) ≤ 1)
     h       side-wall exchange parameter, 10⁻³ ≤ h ≤ 10³ (see below)
 
@@ -62,7 +62,7 @@ __all__ = [
     "n_free",
 ]
 
-PARAM_NAMES = ("eta", "Lc_nm", "R0_nm", "h")
+PARAM_NAMES = ("eta", "Lc", "R0", "h")
 """Names of the fit parameters; also the order of the unconstrained vector ``u``."""
 
 LOG10_H_RANGE = (-3.0, 3.0)
@@ -73,7 +73,7 @@ _LN10 = 2.302585092994046
 
 def max_conductance(dataset):
     """Largest conductance N_max = G/G0 in the data (from each row's power and the circuit)."""
-    n = jaxqpc.conductance_from_power(dataset.power_W, dataset.source_voltage,
+    n = jaxqpc.conductance_from_power(dataset.power, dataset.source_voltage,
                                       dataset.series_resistance)
     return jnp.max(n, axis=-1)
 
@@ -124,8 +124,8 @@ def to_physical(u, dataset, h=None):
         h_value = jnp.full(u.shape[:-1], h, dtype=float)
     return {
         "eta": jax.nn.sigmoid(u[..., 0]),
-        "Lc_nm": MAX_LENGTH_RATIO * r0 * jax.nn.sigmoid(u[..., 1]),
-        "R0_nm": r0,
+        "Lc": MAX_LENGTH_RATIO * r0 * jax.nn.sigmoid(u[..., 1]),
+        "R0": r0,
         "h": h_value,
     }
 
@@ -139,8 +139,8 @@ def to_unconstrained(params, dataset, h=None):
     h = 10^±3) map to ±∞; outside the domain the result is NaN.
     """
     eta = jnp.asarray(params["eta"], dtype=float)
-    lc = jnp.asarray(params["Lc_nm"], dtype=float)
-    r0 = jnp.asarray(params["R0_nm"], dtype=float)
+    lc = jnp.asarray(params["Lc"], dtype=float)
+    r0 = jnp.asarray(params["R0"], dtype=float)
     h_value = jnp.asarray(params["h"], dtype=float)
     lo, hi = LOG10_H_RANGE
     u0 = jax.scipy.special.logit(eta)
@@ -170,7 +170,7 @@ def to_physical_and_log_det(u, dataset, h=None):
     r0_min = min_radius_nm(dataset)
     log_det = (
         logistic(u[..., 0])                                                      # dη/du₀
-        + jnp.log(MAX_LENGTH_RATIO * params["R0_nm"]) + logistic(u[..., 1])      # ∂Lc/∂u₁
+        + jnp.log(MAX_LENGTH_RATIO * params["R0"]) + logistic(u[..., 1])      # ∂Lc/∂u₁
         + jnp.log(r0_min) + u[..., 2]                                            # dR0/du₂
     )
     if h is None:

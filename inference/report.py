@@ -52,8 +52,8 @@ QUANTILES = {"q2.5": 2.5, "q16": 16.0, "q84": 84.0, "q97.5": 97.5}
 H_UNCONSTRAINED_RATIO = 0.5
 """Posterior/prior width ratio above which h is reported as not constrained."""
 
-LABELS = {"eta": "η", "Lc_nm": "Lc (nm)", "R0_nm": "R0 (nm)", "h": "h"}
-LOG_AXES = {"eta": False, "Lc_nm": True, "R0_nm": True, "h": True}
+LABELS = {"eta": "η", "Lc": "Lc (nm)", "R0": "R0 (nm)", "h": "h"}
+LOG_AXES = {"eta": False, "Lc": True, "R0": True, "h": True}
 
 
 def parameter_summary(draws, map_params):
@@ -170,17 +170,17 @@ def prediction_band(predicted):
 def write_predictions(dataset, predicted, replicated, path):
     """predictions.csv: each data row with the expected-count band and the posterior predictive band.
 
-    Columns: power_W, counts, bin_s, detector, expected_median, expected_q2.5,
+    Columns: power, counts, bin_time, detector, expected_median, expected_q2.5,
     expected_q97.5 (of μ_i over the draws), replicated_q2.5, replicated_q97.5
     (of replicated counts: where the observed count should fall 95 % of the time).
     """
     med, lo, hi = prediction_band(predicted)
     rep_lo, rep_hi = np.percentile(replicated, [2.5, 97.5], axis=0)
-    cols = [np.asarray(dataset.power_W), np.asarray(dataset.counts), np.asarray(dataset.bin_s),
+    cols = [np.asarray(dataset.power), np.asarray(dataset.counts), np.asarray(dataset.bin_time),
             np.asarray(dataset.detector)]
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["power_W", "counts", "bin_s", "detector", "expected_median", "expected_q2.5",
+        w.writerow(["power", "counts", "bin_time", "detector", "expected_median", "expected_q2.5",
                     "expected_q97.5", "replicated_q2.5", "replicated_q97.5"])
         for p, c, b, d, m, l_, h, rl, rh in zip(*cols, med, lo, hi, rep_lo, rep_hi):
             w.writerow([repr(float(p)), int(c), repr(float(b)), int(d), f"{m:.6g}", f"{l_:.6g}",
@@ -204,8 +204,8 @@ def plot_fit(dataset, predicted, path, *, title):
     so data and model share one axis.
     """
     med, lo, hi = prediction_band(predicted)
-    power = np.asarray(dataset.power_W) * 1e6
-    bins = np.asarray(dataset.bin_s)
+    power = np.asarray(dataset.power) * 1e6
+    bins = np.asarray(dataset.bin_time)
     counts = np.asarray(dataset.counts)
     det = np.asarray(dataset.detector)
     fig = _figure((6.4, 4.4))

@@ -107,7 +107,7 @@ class Posterior(eqx.Module):
     Attributes:
         sampler: the kernel (:data:`SAMPLERS`). h_model: key of :data:`H_MODELS`.
         u: unconstrained draws, shape (chains, draws, 4) (3 with h fixed).
-        params: dict name → (chains, draws) in physical units (η, Lc_nm in nm, R0_nm in nm, h).
+        params: dict name → (chains, draws) in physical units (η, Lc in nm, R0 in nm, h).
         diverging: (chains, draws) bool, divergent NUTS transitions (all False for ensembles).
         num_steps: (chains, draws) leapfrog steps per NUTS draw (zeros for the ensembles).
         num_warmup: warm-up iterations (discarded) per chain.
@@ -281,7 +281,7 @@ def fit_posterior_batch(datasets, *, key, table=None, sampler="aies", h_model="f
     if len(shapes) > 1:
         raise ValueError(f"all datasets of a batch need the same (rows, detectors); got {sorted(shapes)}")
     for d in datasets:  # validates eagerly: a power above V_s²/4R_s raises here
-        jaxqpc.conductance_from_power(d.power_W, d.source_voltage, d.series_resistance)
+        jaxqpc.conductance_from_power(d.power, d.source_voltage, d.series_resistance)
     table = jaxqpc.YieldTable() if table is None else table
     h = H_MODELS[h_model]
     data = jax.tree.map(lambda *x: jnp.stack(x), *[_as_arrays(d) for d in datasets])

@@ -20,7 +20,7 @@
    plateau, or an excursion): each segment gets a share of the groups in
    proportion to its duration (at least one), and within a segment the bins are
    split by rank of power into groups of (nearly) equal size. A row holds the
-   group's mean power, its summed counts and its summed time, bin_s · n_bins.
+   group's mean power, its summed counts and its summed time, bin_time · n_bins.
    Because the groups are narrow in power (a plateau's noise), the model at the
    mean power reproduces the exact mean (the sum over the group's bins) to
    better than 1e-3 (``trace.row_expected`` holds the exact one).
@@ -46,21 +46,21 @@ from .dataset import Dataset
 
 __all__ = ["EXAMPLE_TRUTH", "EXAMPLE_SEED", "SimulatedTrace", "simulate_experiment", "write_example"]
 
-EXAMPLE_TRUTH = {"eta": 0.43, "Lc_nm": 0.13, "R0_nm": 1.04, "h": 1.0}
+EXAMPLE_TRUTH = {"eta": 0.43, "Lc": 0.13, "R0": 1.04, "h": 1.0}
 """Paper-like truth (Buret et al. 2020, Fig. 3B): η = 0.43 (both APDs together),
 Lc = λF/4 = 0.13 nm, R0 = 2λF = 1.04 nm, side-wall exchange h = 1."""
 
 EXAMPLE_SEED = 2020
 """Seed of the bundled example (``jax.random.PRNGKey(EXAMPLE_SEED)``)."""
 
-TRUTH_KEYS = ("eta", "Lc_nm", "R0_nm", "h")
+TRUTH_KEYS = ("eta", "Lc", "R0", "h")
 
 
 class SimulatedTrace(NamedTuple):
     """The full simulated time trace behind a simulated :class:`Dataset`.
 
-    time_s (n_steps,): bin start times. conductance_G0 (n_steps,): G/G0.
-    power_W (n_steps,): power dissipated in the contact.
+    time (n_steps,): bin start times. conductance (n_steps,): G/G0.
+    power (n_steps,): power dissipated in the contact.
     expected (n_det, n_steps): Poisson mean of each bin's counts, dark counts included.
     counts (n_det, n_steps): realised counts (integers stored as floats).
     segment (n_steps,): index of the plateau/excursion segment of each bin.
@@ -68,9 +68,9 @@ class SimulatedTrace(NamedTuple):
     row_expected (n_rows,): exact Poisson mean of each dataset row (sum over its bins).
     """
 
-    time_s: jax.Array
-    conductance_G0: jax.Array
-    power_W: jax.Array
+    time: jax.Array
+    conductance: jax.Array
+    power: jax.Array
     expected: jax.Array
     counts: jax.Array
     segment: jax.Array
@@ -94,7 +94,7 @@ def _check_truth(truth):
     # photon_counts cannot check its arguments inside jit: check them here
     if not 0.0 < out["eta"] <= 1.0:
         raise ValueError(f"`truth['eta']` must lie in (0, 1], got {out['eta']}")
-    for k in ("Lc_nm", "R0_nm"):
+    for k in ("Lc", "R0"):
         if not (np.isfinite(out[k]) and out[k] > 0):
             raise ValueError(f"`truth[{k!r}]` must be finite and > 0, got {out[k]}")
     if not out["h"] >= 0:  # inf allowed
@@ -102,7 +102,7 @@ def _check_truth(truth):
     return out
 
 
-def _conductance_trace(key, n_steps, levels, noise_G0, n_excursions, max_G0):
+def _conductance_trace(key, n_steps, levels, conductance_noise, n_excursions, max_conductance):
     """G/G0 per bin and the segment label of each bin (vectorised over bins)."""
     k_dwell, k_offset, k_start, k_len, k_depth, k_noise = jax.random.split(key, 6)
     levels = jnp.asarray(levels, dtype=float)
@@ -124,8 +124,8 @@ def _conductance_trace(key, n_steps, levels, noise_G0, n_excursions, max_G0):
     # the last excursion covering a bin wins
     which = jnp.where(inside.any(0), n_excursions - 1 - jnp.argmax(inside[::-1], axis=0), -1)
     g = g - jnp.where(which >= 0, depth[jnp.maximum(which, 0)], 0.0)
-    g = g + noise_G0 * jax.random.normal(k_noise, (n_steps,))
-    g = jnp.clip(g, 0.05, max_G0)
+    g = g + conductance_noise * jax.random.normal(k_noise, (n_steps,))
+    g = jnp.clip(g, 0.05, max_conductance)
     segment = plateau + n_plateaus * (which + 1)
     return g, segment
 
@@ -134,15 +134,15 @@ def _conductance_trace(key, n_steps, levels, noise_G0, n_excursions, max_G0):
 def _simulate_bins(key, params, circuit, dark, spectrum, n_steps, levels, n_excursions):
     """Trace, power, Poisson means and counts per bin: one compiled function per configuration."""
     k_trace, k_counts = jax.random.split(key)
-    g, segment = _conductance_trace(k_trace, n_steps, levels, circuit["noise_G0"], n_excursions,
+    g, segment = _conductance_trace(k_trace, n_steps, levels, circuit["conductance_noise"], n_excursions,
                                     circuit["max_g"])
     g_s = g * jaxqpc.CONDUCTANCE_QUANTUM_S
     vc = circuit["source_voltage"] / (1.0 + circuit["series_resistance"] * g_s)
     power = vc * vc * g_s
     expected = jaxqpc.photon_counts(
-        power[None, :], eta=params["eta"] / dark.shape[0], R0=params["R0_nm"], Lc=params["Lc_nm"],
+        power[None, :], eta=params["eta"] / dark.shape[0], R0=params["R0"], Lc=params["Lc"],
         h=params["h"], source_voltage=circuit["source_voltage"],
-        series_resistance=circuit["series_resistance"], bin_time=circuit["bin_s"],
+        series_resistance=circuit["series_resistance"], bin_time=circuit["bin_time"],
         dark_rate=dark[:, None], spectrum=spectrum, lattice_temperature=circuit["lattice_temperature"])
     counts = jax.random.poisson(k_counts, expected).astype(expected.dtype)
     return g, segment, power, expected, counts
@@ -187,22 +187,22 @@ def _groups(segment, power, n_groups):
     return new[group], n
 
 
-def simulate_experiment(key, truth=None, *, n_steps=3000, bin_s=0.01, source_voltage=0.7,
+def simulate_experiment(key, truth=None, *, n_steps=3000, bin_time=0.01, source_voltage=0.7,
                         series_resistance=470.0, dark_rate=(300.0, 300.0), lattice_temperature=300.0,
-                        levels=(7.0, 6.0, 5.0, 4.0, 3.0), noise_G0=0.02, n_excursions=4, n_groups=60,
+                        levels=(7.0, 6.0, 5.0, 4.0, 3.0), conductance_noise=0.02, n_excursions=4, n_groups=60,
                         spectrum=None):
     """Simulate a Fig. 2-like time trace and reduce it to a counts-vs-power :class:`Dataset`.
 
     Args:
         key: a ``jax.random`` key; the result is a deterministic function of it.
-        truth: {"eta", "Lc_nm", "R0_nm", "h"} (η for all detectors together;
+        truth: {"eta", "Lc", "R0", "h"} (η for all detectors together;
             nm; h ∈ [0, ∞]); default :data:`EXAMPLE_TRUTH`.
-        n_steps: number of time bins (3000 × 10 ms = 30 s). bin_s: bin time (s).
+        n_steps: number of time bins (3000 × 10 ms = 30 s). bin_time: bin time (s).
         source_voltage (V), series_resistance (Ω), lattice_temperature (K): the circuit and T_L.
         dark_rate: dark-count rate (s⁻¹) per detector; its length is the number of detectors.
         levels: plateau conductances (G0), visited in order; each must satisfy
             N λF/4 < R0 (the model's heated disk inside the cylinder).
-        noise_G0: Gaussian noise of G per bin (G0). n_excursions: number of sub-quantum dips.
+        conductance_noise: Gaussian noise of G per bin (G0). n_excursions: number of sub-quantum dips.
         n_groups: row groups per detector (rows = n_groups · n_det), or None for
             one row per bin and detector.
         spectrum: passed to :func:`jaxqpc.photon_counts`; default a cached
@@ -219,12 +219,12 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_s=0.01, source_vol
     if n_excursions < 0:
         raise ValueError(f"`n_excursions` must be >= 0, got {n_excursions}")
     spectrum = _default_yield_table() if spectrum is None else spectrum
-    max_g = 4.0 * truth["R0_nm"] / jaxqpc.GOLD.fermi_wavelength_nm  # ζ = N λF/(4 R0) ≤ 1
-    if max(levels) + 5 * noise_G0 > max_g:
-        raise ValueError(f"`levels` reach {max(levels)} G0 but R0 = {truth['R0_nm']} nm allows N ≤ "
+    max_g = 4.0 * truth["R0"] / jaxqpc.GOLD.fermi_wavelength_nm  # ζ = N λF/(4 R0) ≤ 1
+    if max(levels) + 5 * conductance_noise > max_g:
+        raise ValueError(f"`levels` reach {max(levels)} G0 but R0 = {truth['R0']} nm allows N ≤ "
                          f"{max_g:.3g} (N λF/4 ≤ R0); lower the levels or raise R0")
 
-    for name, value in (("bin_s", bin_s), ("source_voltage", source_voltage),
+    for name, value in (("bin_time", bin_time), ("source_voltage", source_voltage),
                         ("lattice_temperature", lattice_temperature)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"`{name}` must be finite and > 0, got {value}")
@@ -235,8 +235,8 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_s=0.01, source_vol
 
     params = {k: jnp.asarray(v, dtype=float) for k, v in truth.items()}
     circuit = {k: jnp.asarray(v, dtype=float) for k, v in (
-        ("bin_s", bin_s), ("source_voltage", source_voltage), ("series_resistance", series_resistance),
-        ("lattice_temperature", lattice_temperature), ("noise_G0", noise_G0), ("max_g", max_g))}
+        ("bin_time", bin_time), ("source_voltage", source_voltage), ("series_resistance", series_resistance),
+        ("lattice_temperature", lattice_temperature), ("conductance_noise", conductance_noise), ("max_g", max_g))}
     g, segment, power, expected, counts = _simulate_bins(
         key, params, circuit, jnp.asarray(dark, dtype=float), spectrum, int(n_steps),
         tuple(float(v) for v in levels), int(n_excursions))
@@ -248,12 +248,12 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_s=0.01, source_vol
     sum_rows = jax.vmap(lambda x: jnp.bincount(group_j, weights=x, length=n))
     row_counts = sum_rows(counts).reshape(-1)
     row_expected = sum_rows(expected).reshape(-1)
-    dataset = Dataset(power_W=jnp.tile(row_power, n_det), counts=row_counts,
-                      bin_s=jnp.tile(n_bins * bin_s, n_det).astype(power.dtype),
+    dataset = Dataset(power=jnp.tile(row_power, n_det), counts=row_counts,
+                      bin_time=jnp.tile(n_bins * bin_time, n_det).astype(power.dtype),
                       detector=jnp.repeat(jnp.arange(n_det), n),
                       source_voltage=float(source_voltage), series_resistance=float(series_resistance),
                       dark_rate=dark, lattice_temperature=float(lattice_temperature))
-    trace = SimulatedTrace(time_s=jnp.arange(n_steps) * bin_s, conductance_G0=g, power_W=power,
+    trace = SimulatedTrace(time=jnp.arange(n_steps) * bin_time, conductance=g, power=power,
                            expected=expected, counts=counts, segment=segment, group=group_j,
                            row_expected=row_expected)
     return trace, dataset
@@ -276,16 +276,16 @@ def write_example(directory, *, seed=EXAMPLE_SEED, overwrite=False):
         "truth": EXAMPLE_TRUTH,
         "seed": seed,
         "efficiency_convention": "truth.eta is the overall efficiency of both detectors together; "
-                                 "each detector's row has mean photon_counts(power_W, eta=eta/2, "
-                                 "dark_rate=dark_rate[detector], bin_time=bin_s, ...)",
+                                 "each detector's row has mean photon_counts(power, eta=eta/2, "
+                                 "dark_rate=dark_rate[detector], bin_time=bin_time, ...)",
         "made_with": (f"inference.simulate.simulate_experiment(jax.random.PRNGKey({seed}), EXAMPLE_TRUTH) "
                       "with its defaults: 3000 bins of 10 ms (a Fig. 2-like trace, plateaus near "
                       "7,6,5,4,3 G0 with 4 sub-quantum dips), two APDs with 300 counts/s dark rate each, "
                       "V_s = 0.7 V, R_s = 470 ohm, rows = 60 power groups x 2 detectors; "
                       f"jax {jax.__version__}, float64; regenerate with "
                       "inference.simulate.write_example(directory)"),
-        "units": {"power_W": "W", "bin_s": "s", "source_voltage": "V", "series_resistance": "ohm",
-                  "dark_rate": "1/s", "lattice_temperature": "K", "Lc_nm": "nm", "R0_nm": "nm"},
+        "units": {"power": "W", "bin_time": "s", "source_voltage": "V", "series_resistance": "ohm",
+                  "dark_rate": "1/s", "lattice_temperature": "K", "Lc": "nm", "R0": "nm"},
     }
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

@@ -40,14 +40,8 @@ from ._landauer import transport as transport
 from ._transmission import AbruptQPC as AbruptQPC
 from ._transmission import SaddlePointQPC as SaddlePointQPC
 from ._transmission import TabulatedTransmission as TabulatedTransmission
-from ._sidewall import sidewall_eigenvalues as sidewall_eigenvalues
-from ._special import i0e as i0e
-from ._special import i1e as i1e
-from ._special import j0 as j0
-from ._special import j1 as j1
-from ._special import k0e as k0e
-from ._special import k1e as k1e
 from ._units import QPCUnits as QPCUnits
 from ._units import fermi_energy_eV as fermi_energy_eV
+from . import special as special
 
 __version__ = "0.1.0"

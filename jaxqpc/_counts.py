@@ -114,7 +114,7 @@ def photon_counts_from_conductance(conductance, *, eta, R0, Lc, h, source_voltag
     _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate)
     detector = DetectorResponse() if detector is None else detector
     v_contact = contact_voltage(conductance, source_voltage, series_resistance)
-    te = peak_temperature(conductance, R0=R0, Lc=Lc, h=h, bias=v_contact, material=material,
+    te = peak_temperature(conductance, R0=R0, Lc=Lc, h=h, contact_voltage=v_contact, material=material,
                           lattice_temperature=lattice_temperature, L0=L0, heat_fraction=heat_fraction)
     if isinstance(spectrum, YieldTable):
         rate = spectrum(te)
@@ -146,12 +146,12 @@ def _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate):
     check_nonnegative("dark_rate", dark_rate)
 
 
-def downstream_fraction(model, *, fermi_level, bias_V, temperature_K, energy_unit_eV):
+def downstream_fraction(model, *, mu, bias_V, temperature_K, energy_unit_eV):
     """P_R/(P_L + P_R): the share of the dissipated power released on the drain side.
 
     Landauer–Büttiker (Blaas-Anselmi et al. 2022, Eqs. 2–5) for a transmission
     ``model`` of the contact whose energies are in units of ``energy_unit_eV``
-    (eV), measured from the band bottom; ``fermi_level`` = μ̄ in those units.
+    (eV), measured from the band bottom; ``mu`` = μ̄ in those units.
     1/2 for an energy-independent transmission; above 1/2 when T(ε) rises across
     the bias window. Differentiable in the model's parameters and all arguments.
     """
@@ -159,6 +159,6 @@ def downstream_fraction(model, *, fermi_level, bias_V, temperature_K, energy_uni
     check_positive("bias_V", bias_V)
     check_nonnegative("temperature_K", temperature_K)
     unit = jnp.asarray(energy_unit_eV, dtype=float)
-    r = transport(model, fermi_level, jnp.asarray(bias_V, dtype=float) / unit,
+    r = transport(model, mu, jnp.asarray(bias_V, dtype=float) / unit,
                   BOLTZMANN_EV_K * jnp.asarray(temperature_K, dtype=float) / unit)
     return r.power_right / (r.power_left + r.power_right)

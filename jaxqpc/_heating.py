@@ -129,23 +129,23 @@ def _peak_sum(zeta, ell, h, alpha):
     return (u + w) / (2.0 * zeta)
 
 
-def hot_electron_T0(bias, R0, material=GOLD):
+def hot_electron_T0(contact_voltage, R0, material=GOLD):
     """T0 of Eq. (2) in K: k_B T0 = (6/π²) e V (λF/R0)^{1/2}.
 
     Args:
-        bias: V, the voltage across the contact (V).
+        contact_voltage: V, the voltage across the contact (V).
         R0: radius of the interconnection cylinder (nm).
         material: a :class:`Metal` (λF).
     With τ ≈ R0/v_F this is the paper's 96(eV)²E_F/(π⁴N_e v_F²λ_Fτ); 4938 K·(λF/R0)^{1/2}
     at 0.7 V (the paper prints 4.92·10³).
     """
-    check_positive("bias", bias)
+    check_positive("contact_voltage", contact_voltage)
     check_positive("R0", R0)
     ratio = material.fermi_wavelength_nm / jnp.asarray(R0, dtype=float)
-    return 6.0 / math.pi**2 * jnp.asarray(bias, dtype=float) * jnp.sqrt(ratio) / BOLTZMANN_EV_K
+    return 6.0 / math.pi**2 * jnp.asarray(contact_voltage, dtype=float) * jnp.sqrt(ratio) / BOLTZMANN_EV_K
 
 
-def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temperature=300.0,
+def peak_temperature(n_channels, *, R0, Lc, h, contact_voltage, material=GOLD, lattice_temperature=300.0,
                      L0=jnp.inf, variant="exact", heat_fraction=1.0):
     """Peak electron temperature T_e (K) behind an atomic contact with N open channels.
 
@@ -158,7 +158,7 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
         R0: radius of the interconnection cylinder (nm).
         Lc: its length (nm), Lc ≤ 1.5 R0.
         h: side-wall exchange parameter, 0 ≤ h ≤ ∞ (``jnp.inf``: Eq. 4; 0: corrected Eq. 5).
-        bias: voltage across the contact (V); sets T0.
+        contact_voltage: voltage across the contact (V); sets T0.
         material: :class:`Metal` (default ``GOLD``).
         lattice_temperature: T_L (K), ≥ 0.
         L0: electron–lattice length (nm), default ∞ (its effect is < 0.2 %).
@@ -197,6 +197,6 @@ def peak_temperature(n_channels, *, R0, Lc, h, bias, material=GOLD, lattice_temp
         s = peak_heating_sum(zeta, ell, 0.0, alpha) + 0.5 * zeta * ell
     else:
         s = peak_heating_sum(zeta, ell, h, alpha)
-    t0 = hot_electron_T0(bias, R0, material)
+    t0 = hot_electron_T0(contact_voltage, R0, material)
     theta = jnp.asarray(heat_fraction, dtype=float) * t0 * t0 * s
     return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + theta)

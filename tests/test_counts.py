@@ -136,7 +136,7 @@ def _composed_counts(n, *, eta, R0, Lc, h, source_voltage, bin_time, series_resi
                      dark_rate=0.0, spectrum="exact", heat_fraction=1.0, lattice_temperature=T_LATTICE):
     """The chain composed by hand from the public pieces (V_c, G0 and S written out here)."""
     vc = source_voltage / (1.0 + series_resistance * n * G0_S)
-    te = np.asarray(jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, bias=vc,
+    te = np.asarray(jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, contact_voltage=vc,
                                             lattice_temperature=lattice_temperature))
     te = np.sqrt(lattice_temperature**2 + heat_fraction * (te**2 - lattice_temperature**2))
     y = np.asarray(jaxqpc.photon_yield(te, spectrum=spectrum))  # m^-2 s^-1
@@ -165,7 +165,7 @@ def test_temperature_from_contact_voltage():
     assert 6.0 / math.pi**2 * 0.7 / KB_EV_K == pytest.approx(4938.0, abs=0.5)
     np.testing.assert_allclose(jaxqpc.hot_electron_T0(vc, r0), t0, rtol=1e-14)
     s = np.asarray(jaxqpc.peak_heating_sum(N6 * LAMBDA_F / (4 * r0), lc / r0, h))
-    te = np.asarray(jaxqpc.peak_temperature(N6, R0=r0, Lc=lc, h=h, bias=vc))
+    te = np.asarray(jaxqpc.peak_temperature(N6, R0=r0, Lc=lc, h=h, contact_voltage=vc))
     np.testing.assert_allclose(te, np.sqrt(T_LATTICE**2 + t0**2 * s), rtol=1e-13)
 
 
@@ -247,7 +247,7 @@ def test_heat_fraction_scales_theta(fraction):
     assert np.all(np.asarray(jaxqpc.photon_counts_from_conductance(N6, heat_fraction=1.0, **kw)) == full)
 
 
-_WINDOW = dict(fermi_level=5.53, bias_V=0.6, temperature_K=300.0, energy_unit_eV=1.0)
+_WINDOW = dict(mu=5.53, bias_V=0.6, temperature_K=300.0, energy_unit_eV=1.0)
 # mu_R - 36 kT = 4.30 eV and mu_L + 36 kT = 6.76 eV: both tables below cover the thermal window
 _TABLE_E = np.linspace(0.0, 10.0, 21)  # one static grid for every tabulated model (one compile)
 
@@ -549,7 +549,7 @@ def test_property_sweep_values_and_gradients_finite(batch):
 
 # Te gradients (R0, Lc, h, bias) through jaxqpc.peak_temperature
 def _point_te(x):
-    return jaxqpc.peak_temperature(x[4], R0=x[0], Lc=x[1], h=x[2], bias=x[3])
+    return jaxqpc.peak_temperature(x[4], R0=x[0], Lc=x[1], h=x[2], contact_voltage=x[3])
 
 
 @pytest.fixture(scope="module")

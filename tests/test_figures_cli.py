@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxqpc
-from jaxqpc.cli import main
+from inference.cli import main
 
 FIGURES = ("fig2.png", "fig3.png", "fig4.png", "fig5.png")
 
@@ -68,9 +68,10 @@ def test_unknown_option_is_usage_error(tmp_path):
 
 
 def test_python_dash_m_version():
+    """``python -m inference.cli`` is the same command as the ``jaxqpc`` console script."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-m", "jaxqpc", "--version"], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "inference.cli", "--version"], capture_output=True,
                           text=True, env=env, timeout=120)
     assert done.returncode == 0
     assert done.stdout.strip() == f"jaxqpc {jaxqpc.__version__}"

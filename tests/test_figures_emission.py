@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from jaxqpc.cli import main
+from inference.cli import main
 
 FIGURES = ("emission_fig5.png", "emission_fig6.png", "emission_fig3b.png", "emission_heat_input.png")
 

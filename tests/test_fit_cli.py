@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from jaxqpc.cli import main
+from inference.cli import main
 
 FILES = ("summary.json", "predictions.csv", "fit.png", "corner.png")
-PARAMS = ("eta", "Lc_nm", "R0_nm", "h")
+PARAMS = ("eta", "Lc", "R0", "h")
 STATS = {"median", "mean", "sd", "q2.5", "q16", "q84", "q97.5", "map"}
 
 
@@ -72,7 +72,7 @@ def test_summary_keys(summary):
     assert list(summary["identifiability"]) == list(PARAMS)
     for entry in summary["identifiability"].values():
         assert entry["posterior_to_prior_width"] > 0
-    assert summary["truth"] == {"eta": 0.43, "Lc_nm": 0.13, "R0_nm": 1.04, "h": 1.0}
+    assert summary["truth"] == {"eta": 0.43, "Lc": 0.13, "R0": 1.04, "h": 1.0}
 
 
 def test_h_reported_unconstrained(summary):
@@ -83,7 +83,7 @@ def test_h_reported_unconstrained(summary):
 
 # Lc is marginal: with --seed 0 the Laplace q2.5 of Lc is 0.12974 nm against the truth 0.13 nm
 # (other seeds give 0.1290-0.1308); the draws are deterministic for a given seed.
-@pytest.mark.parametrize("name", ["eta", "Lc_nm"])
+@pytest.mark.parametrize("name", ["eta", "Lc"])
 def test_truth_inside_95_percent_interval(summary, name):
     entry, truth = summary["parameters"][name], summary["truth"][name]
     assert entry["q2.5"] <= truth <= entry["q97.5"], (name, truth, entry)
@@ -128,7 +128,7 @@ def test_predictions_csv(example_fit):
     with open(example_fit / "predictions.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 120
-    assert list(rows[0]) == ["power_W", "counts", "bin_s", "detector", "expected_median",
+    assert list(rows[0]) == ["power", "counts", "bin_time", "detector", "expected_median",
                              "expected_q2.5", "expected_q97.5", "replicated_q2.5", "replicated_q97.5"]
     lo, med, hi = (np.array([float(r[k]) for r in rows])
                    for k in ("expected_q2.5", "expected_median", "expected_q97.5"))
@@ -154,8 +154,8 @@ def test_bad_sampler_lengths(tmp_path, capsys):
 
 def test_malformed_csv(tmp_path, capsys):
     data = tmp_path / "bad.csv"
-    data.write_text("power_W,counts,bin_s\n1e-4,12,0.5\n1e-4,twelve,0.5\n", encoding="utf-8")
-    code = main(["fit", str(data), "--bias", "0.7", "--series-resistance", "470", "--dark-rate", "300",
+    data.write_text("power,counts,bin_time\n1e-4,12,0.5\n1e-4,twelve,0.5\n", encoding="utf-8")
+    code = main(["fit", str(data), "--source-voltage", "0.7", "--series-resistance", "470", "--dark-rate", "300",
                  "--out", str(tmp_path / "o")])
     assert code == 2
     err = capsys.readouterr().err
@@ -170,6 +170,6 @@ def test_data_or_example_required(argv, capsys):
 
 
 def test_missing_data_file(tmp_path, capsys):
-    assert main(["fit", str(tmp_path / "nope.csv"), "--bias", "0.7", "--series-resistance", "470",
+    assert main(["fit", str(tmp_path / "nope.csv"), "--source-voltage", "0.7", "--series-resistance", "470",
                  "--out", str(tmp_path / "o")]) == 2
     assert "not found" in capsys.readouterr().err

@@ -95,7 +95,7 @@ def report_accuracy():
 
 
 def te(n, R0, Lc, h, bias=BIAS, **kw):
-    return jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, bias=bias, **kw)
+    return jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, contact_voltage=bias, **kw)
 
 
 # ---------------------------------------------------------------------------
@@ -369,7 +369,7 @@ ARGS = ("n_channels", "R0", "Lc", "h", "bias")
 
 
 def _te_fn(n, R0, Lc, h, bias):
-    return jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, bias=bias)
+    return jaxqpc.peak_temperature(n, R0=R0, Lc=Lc, h=h, contact_voltage=bias)
 
 
 _grad_te = jax.jit(jax.grad(_te_fn, argnums=(0, 1, 2, 3, 4)))
@@ -443,7 +443,7 @@ def test_gradients_finite_at_full_disk(h):
 
 def test_gradient_of_printed_variant_and_L0():
     def both(n, R0, L0):  # (exact, printed_eq5)
-        kw = dict(R0=R0, Lc=0.5, h=1.0, bias=0.7, L0=L0)
+        kw = dict(R0=R0, Lc=0.5, h=1.0, contact_voltage=0.7, L0=L0)
         return jnp.stack([jaxqpc.peak_temperature(n, **kw),
                           jaxqpc.peak_temperature(n, **kw, variant="printed_eq5")])
 
@@ -489,14 +489,14 @@ def test_random_points_values_and_gradients_finite():
     assert np.all(g["h"] <= 1e-9 * vals)
     # eager evaluation agrees with the vmapped one on a sample
     idx = np.arange(0, m, 1000)
-    eager = np.asarray(jaxqpc.peak_temperature(n[idx], R0=R0[idx], Lc=Lc[idx], h=h[idx], bias=bias[idx]))
+    eager = np.asarray(jaxqpc.peak_temperature(n[idx], R0=R0[idx], Lc=Lc[idx], h=h[idx], contact_voltage=bias[idx]))
     np.testing.assert_allclose(vals[idx], eager, rtol=1e-12)
 
 
 # ---------------------------------------------------------------------------
 # (h) validation
 # ---------------------------------------------------------------------------
-GOOD = dict(R0=1.04, Lc=0.13, h=1.0, bias=0.7)
+GOOD = dict(R0=1.04, Lc=0.13, h=1.0, contact_voltage=0.7)
 
 
 @pytest.mark.parametrize("n, kw, name", [
@@ -510,9 +510,9 @@ GOOD = dict(R0=1.04, Lc=0.13, h=1.0, bias=0.7)
     (4.0, {"Lc": float("nan")}, "Lc"),
     (4.0, {"h": -1e-3}, "h"),
     (4.0, {"h": float("nan")}, "h"),
-    (4.0, {"bias": 0.0}, "bias"),
-    (4.0, {"bias": -0.7}, "bias"),
-    (4.0, {"bias": float("nan")}, "bias"),
+    (4.0, {"contact_voltage": 0.0}, "contact_voltage"),
+    (4.0, {"contact_voltage": -0.7}, "contact_voltage"),
+    (4.0, {"contact_voltage": float("nan")}, "contact_voltage"),
     (0.0, {}, "n_channels"),
     (float("nan"), {}, "n_channels"),
     (np.array([4.0, 9.0]), {}, "n_channels|R0"),
@@ -542,8 +542,8 @@ def test_peak_heating_sum_rejects_bad_input(args, name):
         jaxqpc.peak_heating_sum(*args)
 
 
-@pytest.mark.parametrize("args, name", [((0.0, 1.0), "bias"), ((0.7, 0.0), "R0"), ((0.7, float("nan")), "R0"),
-                                        ((float("nan"), 1.0), "bias")])
+@pytest.mark.parametrize("args, name", [((0.0, 1.0), "contact_voltage"), ((0.7, 0.0), "R0"), ((0.7, float("nan")), "R0"),
+                                        ((float("nan"), 1.0), "contact_voltage")])
 def test_T0_rejects_bad_input(args, name):
     with pytest.raises(ValueError, match=name):
         jaxqpc.hot_electron_T0(*args)
@@ -555,9 +555,9 @@ def test_T0_rejects_bad_input(args, name):
 def test_jit_vmap_and_broadcasting():
     n = jnp.linspace(1.0, 8.0, 8)
     h = jnp.array([0.0, 1e-2, 1.0, 1e2, jnp.inf])
-    eager = np.asarray(jaxqpc.peak_temperature(n[:, None], R0=1.04, Lc=0.13, h=h[None, :], bias=0.7))
+    eager = np.asarray(jaxqpc.peak_temperature(n[:, None], R0=1.04, Lc=0.13, h=h[None, :], contact_voltage=0.7))
     assert eager.shape == (8, 5)
-    jitted = jax.jit(lambda n, h: jaxqpc.peak_temperature(n, R0=1.04, Lc=0.13, h=h, bias=0.7))
+    jitted = jax.jit(lambda n, h: jaxqpc.peak_temperature(n, R0=1.04, Lc=0.13, h=h, contact_voltage=0.7))
     np.testing.assert_allclose(np.asarray(jitted(n[:, None], h[None, :])), eager, rtol=1e-13)
     inner = jax.vmap(_te_fn, in_axes=(None, None, None, 0, None))
     vm = jax.jit(jax.vmap(inner, in_axes=(0, None, None, None, None)))

@@ -36,7 +36,7 @@ from inference.optimize import fit_map  # noqa: E402
 from inference.sample import Posterior, fit_posterior, fit_posterior_batch  # noqa: E402
 from inference.simulate import simulate_experiment  # noqa: E402
 
-PARAMS = ("eta", "Lc_nm", "R0_nm", "h")
+PARAMS = ("eta", "Lc", "R0", "h")
 SHORT = dict(num_warmup=1000, num_samples=3000)  # ~3 s per AIES run after compilation
 
 
@@ -84,7 +84,7 @@ def test_fixed_h_coordinates(example, h):
     np.testing.assert_allclose(back, u, rtol=1e-12)
     # log|det J| of the 3x3 map (η, Lc, R0)(u) by central differences
     f = lambda v: np.array([float(prm.to_physical(jnp.asarray(v), example, h)[k])  # noqa: E731
-                            for k in ("eta", "Lc_nm", "R0_nm")])
+                            for k in ("eta", "Lc", "R0")])
     eps = 1e-6
     jac = np.stack([(f(np.asarray(u) + eps * e) - f(np.asarray(u) - eps * e)) / (2 * eps)
                     for e in np.eye(3)], axis=1)
@@ -95,7 +95,7 @@ def test_fixed_h_coordinates(example, h):
 
 
 def test_fixed_h_prior_drops_the_h_term():
-    p = {"eta": 0.5, "Lc_nm": 0.2, "R0_nm": 1.2, "h": 10.0}
+    p = {"eta": 0.5, "Lc": 0.2, "R0": 1.2, "h": 10.0}
     ref = (scipy.stats.lognorm(math.log(3.0), scale=0.3).logpdf(0.2)
            + scipy.stats.lognorm(math.log(2.0), scale=1.0).logpdf(1.2))
     assert float(lik.log_prior(p, h_fixed=True)) == pytest.approx(ref, rel=1e-13)
@@ -136,8 +136,8 @@ def test_posterior_shapes_and_domain(posteriors, example):
     for k in PARAMS:
         assert post.params[k].shape == (32, SHORT["num_samples"])
     r0_min = float(prm.min_radius_nm(example))
-    assert np.all(post.params["R0_nm"] > r0_min)
-    assert np.all(post.params["Lc_nm"] <= 1.5 * post.params["R0_nm"])
+    assert np.all(post.params["R0"] > r0_min)
+    assert np.all(post.params["Lc"] <= 1.5 * post.params["R0"])
     assert np.all((post.params["eta"] > 0) & (post.params["eta"] <= 1))
     assert not post.diverging.any()
 
@@ -155,7 +155,7 @@ def test_diagnostics_of_the_recovery_fit(posteriors):
 def test_map_on_the_well_measured_combination(maps, posteriors):
     """The combination −0.15 ln η − 0.80 ln Lc + 0.58 ln R0 is measured to < 1 %: MAP ≈ posterior median."""
     def combo(p):
-        return -0.15 * np.log(p["eta"]) - 0.80 * np.log(p["Lc_nm"]) + 0.58 * np.log(p["R0_nm"])
+        return -0.15 * np.log(p["eta"]) - 0.80 * np.log(p["Lc"]) + 0.58 * np.log(p["R0"])
     for m, post in zip(maps, posteriors):
         draws = combo(post.flat())
         assert np.std(draws) < 0.03
@@ -173,7 +173,7 @@ def test_other_kernels_agree_with_aies(example, table, maps, posteriors, sampler
                          sampler=sampler, **options)
     ref = posteriors[0].flat()
     got = post.flat()
-    for name in ("eta", "Lc_nm", "R0_nm"):
+    for name in ("eta", "Lc", "R0"):
         f = (lambda x: x) if name == "eta" else np.log
         q_ref = np.percentile(f(ref[name]), [16, 50, 84])
         q_got = np.percentile(f(got[name]), [16, 50, 84])
@@ -275,7 +275,7 @@ def test_loo_comparison_of_the_h_models(example, table, maps, posteriors):
     assert max(r["elpd_diff"] for r in rows) < 1.0
     assert "do not distinguish" in comparison["conclusion"]
     assert "h" not in idata["zero"].posterior  # h fixed: not a parameter
-    np.testing.assert_allclose(idata["infinite"].posterior["Lc_nm"].shape[0], 32)
+    np.testing.assert_allclose(idata["infinite"].posterior["Lc"].shape[0], 32)
 
 
 # 6. errors --------------------------------------------------------------------------------------

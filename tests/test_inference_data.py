@@ -6,7 +6,7 @@
    1-based line (header = line 1) and the column;
 3. metadata: keyword arguments override the file; <stem>.json / <stem>.toml /
    explicit metadata=; required source_voltage and series_resistance; defaults;
-4. a conductance_G0 column is converted with the circuit, the exact inverse of
+4. a conductance column is converted with the circuit, the exact inverse of
    jaxqpc.conductance_from_power;
 5. the input file is never modified;
 6. the bundled example loads (120 rows, two detectors, truth in its JSON).
@@ -31,7 +31,7 @@ from inference.dataset import Dataset  # noqa: E402
 
 G0_S = 2.0 * 1.602176634e-19**2 / 6.62607015e-34
 META = {"source_voltage": 0.7, "series_resistance": 470.0, "dark_rate": [300.0, 300.0]}
-GOOD = ("power_W,counts,bin_s,detector\n"
+GOOD = ("power,counts,bin_time,detector\n"
         "1.2e-4,12,0.01,0\n"
         "1.3e-4,3,0.01,1\n"
         "1.5e-4,0,0.02,0\n")
@@ -50,7 +50,7 @@ def _write(tmp_path, text, meta=META, name="data.csv", suffix=".json"):
 
 
 def _assert_same(a, b):
-    for name in ("power_W", "counts", "bin_s", "detector"):
+    for name in ("power", "counts", "bin_time", "detector"):
         np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)))
     for name in ("source_voltage", "series_resistance", "dark_rate", "lattice_temperature"):
         assert getattr(a, name) == getattr(b, name)
@@ -62,37 +62,37 @@ def _assert_same(a, b):
 def test_load_basic(tmp_path):
     ds = load_csv(_write(tmp_path, GOOD))
     assert isinstance(ds, Dataset)
-    np.testing.assert_array_equal(ds.power_W, [1.2e-4, 1.3e-4, 1.5e-4])
+    np.testing.assert_array_equal(ds.power, [1.2e-4, 1.3e-4, 1.5e-4])
     np.testing.assert_array_equal(ds.counts, [12, 3, 0])
-    np.testing.assert_array_equal(ds.bin_s, [0.01, 0.01, 0.02])
+    np.testing.assert_array_equal(ds.bin_time, [0.01, 0.01, 0.02])
     np.testing.assert_array_equal(ds.detector, [0, 1, 0])
-    assert ds.power_W.dtype == np.float64 and ds.counts.dtype == np.float64
+    assert ds.power.dtype == np.float64 and ds.counts.dtype == np.float64
     assert ds.source_voltage == 0.7 and ds.series_resistance == 470.0
     assert ds.dark_rate == (300.0, 300.0) and ds.lattice_temperature == 300.0
     np.testing.assert_array_equal(ds.dark_rate_per_row, [300.0, 300.0, 300.0])
 
 
 def test_column_order_comments_blank_lines_bom_crlf(tmp_path):
-    text = ("\ufeff# measured 2019\r\n\r\nbin_s, counts ,power_W\r\n0.01,5,1e-4\r\n\r\n"
+    text = ("\ufeff# measured 2019\r\n\r\nbin_time, counts ,power\r\n0.01,5,1e-4\r\n\r\n"
             "# a comment between rows\r\n0.02,7,2e-4\r\n")
     ds = load_csv(_write(tmp_path, text, meta={"source_voltage": 0.7, "series_resistance": 0}))
-    np.testing.assert_array_equal(ds.power_W, [1e-4, 2e-4])
+    np.testing.assert_array_equal(ds.power, [1e-4, 2e-4])
     np.testing.assert_array_equal(ds.counts, [5, 7])
     np.testing.assert_array_equal(ds.detector, [0, 0])
     assert ds.dark_rate == (0.0,)  # default, one detector
 
 
 def test_round_trip(tmp_path):
-    ds = Dataset(power_W=np.array([1.0e-4, 1.234567890123e-4, 2.5e-4]), counts=np.array([0.0, 17.0, 1e6]),
-                 bin_s=np.array([0.01, 0.51, 3.0]), detector=np.array([2, 0, 1]), source_voltage=0.8,
+    ds = Dataset(power=np.array([1.0e-4, 1.234567890123e-4, 2.5e-4]), counts=np.array([0.0, 17.0, 1e6]),
+                 bin_time=np.array([0.01, 0.51, 3.0]), detector=np.array([2, 0, 1]), source_voltage=0.8,
                  series_resistance=470.0, dark_rate=(300.0, 250.5, 0.0), lattice_temperature=295.0)
     csv_path, json_path = save_csv(ds, tmp_path / "run.csv", extra_metadata={"note": "hand-made"})
     assert json_path == tmp_path / "run.json"
     meta = json.loads(json_path.read_text())
     assert meta["note"] == "hand-made" and meta["dark_rate"] == [300.0, 250.5, 0.0]
-    assert csv_path.read_text().splitlines()[0] == "power_W,counts,bin_s,detector"
+    assert csv_path.read_text().splitlines()[0] == "power,counts,bin_time,detector"
     back = load_csv(csv_path)
-    for name in ("power_W", "counts", "bin_s", "detector"):
+    for name in ("power", "counts", "bin_time", "detector"):
         np.testing.assert_array_equal(np.asarray(getattr(back, name)), np.asarray(getattr(ds, name)))
     assert back.dark_rate == ds.dark_rate and back.source_voltage == 0.8
     assert back.series_resistance == 470.0 and back.lattice_temperature == 295.0
@@ -126,7 +126,7 @@ def test_save_refuses_to_overwrite(tmp_path):
 
 def test_save_refuses_unloadable_data(tmp_path):
     ds = load_example()
-    bad = Dataset(power_W=ds.power_W, counts=ds.counts + 0.5, bin_s=ds.bin_s, detector=ds.detector,
+    bad = Dataset(power=ds.power, counts=ds.counts + 0.5, bin_time=ds.bin_time, detector=ds.detector,
                   source_voltage=0.7, series_resistance=470.0, dark_rate=ds.dark_rate)
     with pytest.raises(ValueError, match="integers"):
         save_csv(bad, tmp_path / "x.csv")
@@ -136,34 +136,34 @@ def test_save_refuses_unloadable_data(tmp_path):
 # ---------------------------------------------------------------------------
 # 2. validation errors name file, line and column
 # ---------------------------------------------------------------------------
-H = "power_W,counts,bin_s,detector\n"
+H = "power,counts,bin_time,detector\n"
 OK = "1.2e-4,12,0.01,0\n"
 CASES = {
     # id: (text, line, column, message fragment)
-    "missing counts": ("power_W,bin_s\n1e-4,0.01\n", 1, "counts", "missing column"),
-    "missing bin_s": ("power_W,counts\n1e-4,3\n", 1, "bin_s", "missing column"),
-    "missing power": ("counts,bin_s\n3,0.01\n", 1, "power_W", "missing column"),
-    "unknown column": ("power_W,count,bin_s\n1e-4,3,0.01\n", 1, "count", "did you mean 'counts'"),
-    "duplicate column": ("power_W,counts,counts,bin_s\n1e-4,3,3,0.01\n", 1, "counts", "twice"),
-    "power and conductance": ("power_W,conductance_G0,counts,bin_s\n1e-4,4,3,0.01\n", 1,
-                              "conductance_G0", "not both"),
-    "semicolons": ("power_W;counts;bin_s\n1e-4;3;0.01\n", 1, None, "comma"),
+    "missing counts": ("power,bin_time\n1e-4,0.01\n", 1, "counts", "missing column"),
+    "missing bin_time": ("power,counts\n1e-4,3\n", 1, "bin_time", "missing column"),
+    "missing power": ("counts,bin_time\n3,0.01\n", 1, "power", "missing column"),
+    "unknown column": ("power,count,bin_time\n1e-4,3,0.01\n", 1, "count", "did you mean 'counts'"),
+    "duplicate column": ("power,counts,counts,bin_time\n1e-4,3,3,0.01\n", 1, "counts", "twice"),
+    "power and conductance": ("power,conductance,counts,bin_time\n1e-4,4,3,0.01\n", 1,
+                              "conductance", "not both"),
+    "semicolons": ("power;counts;bin_time\n1e-4;3;0.01\n", 1, None, "comma"),
     "non-numeric": (H + OK + "1.2e-4,abc,0.01,0\n", 3, "counts", "not a number"),
     "empty cell": (H + OK + OK + "1.2e-4,,0.01,0\n", 4, "counts", "missing value"),
-    "nan power": (H + "nan,3,0.01,0\n", 2, "power_W", "finite"),
-    "inf bin": (H + OK + "1.2e-4,3,inf,0\n", 3, "bin_s", "finite"),
+    "nan power": (H + "nan,3,0.01,0\n", 2, "power", "finite"),
+    "inf bin": (H + OK + "1.2e-4,3,inf,0\n", 3, "bin_time", "finite"),
     "-inf counts": (H + "1.2e-4,-inf,0.01,0\n", 2, "counts", "finite"),
     "negative counts": (H + OK + "1.2e-4,-1,0.01,0\n", 3, "counts", "non-negative integer"),
     "fractional counts": (H + OK + "1.2e-4,2.5,0.01,0\n", 3, "counts", "non-negative integer"),
-    "zero bin": (H + OK + OK + "1.2e-4,3,0,0\n", 4, "bin_s", "> 0"),
-    "negative bin": (H + "1.2e-4,3,-0.01,0\n", 2, "bin_s", "> 0"),
-    "zero power": (H + OK + "0,3,0.01,0\n", 3, "power_W", "> 0"),
-    "negative power": (H + "-1e-4,3,0.01,0\n", 2, "power_W", "> 0"),
-    "impossible power": (H + OK + "3e-4,3,0.01,0\n", 3, "power_W", "V_s²/(4R_s)"),
-    "zero conductance": ("conductance_G0,counts,bin_s\n4,3,0.01\n0,3,0.01\n", 3, "conductance_G0", "> 0"),
-    "negative conductance": ("conductance_G0,counts,bin_s\n-4,3,0.01\n", 2, "conductance_G0", "> 0"),
-    "conductance above 1/Rs": ("conductance_G0,counts,bin_s\n4,3,0.01\n30,3,0.01\n", 3,
-                               "conductance_G0", "1/R_s"),
+    "zero bin": (H + OK + OK + "1.2e-4,3,0,0\n", 4, "bin_time", "> 0"),
+    "negative bin": (H + "1.2e-4,3,-0.01,0\n", 2, "bin_time", "> 0"),
+    "zero power": (H + OK + "0,3,0.01,0\n", 3, "power", "> 0"),
+    "negative power": (H + "-1e-4,3,0.01,0\n", 2, "power", "> 0"),
+    "impossible power": (H + OK + "3e-4,3,0.01,0\n", 3, "power", "V_s²/(4R_s)"),
+    "zero conductance": ("conductance,counts,bin_time\n4,3,0.01\n0,3,0.01\n", 3, "conductance", "> 0"),
+    "negative conductance": ("conductance,counts,bin_time\n-4,3,0.01\n", 2, "conductance", "> 0"),
+    "conductance above 1/Rs": ("conductance,counts,bin_time\n4,3,0.01\n30,3,0.01\n", 3,
+                               "conductance", "1/R_s"),
     "negative detector": (H + OK + "1.2e-4,3,0.01,-1\n", 3, "detector", "non-negative integer"),
     "fractional detector": (H + "1.2e-4,3,0.01,0.5\n", 2, "detector", "non-negative integer"),
     "text detector": (H + "1.2e-4,3,0.01,APD1\n", 2, "detector", "not a number"),
@@ -196,11 +196,11 @@ def test_validation_errors(tmp_path, text, line, column, fragment):
 
 def test_power_at_the_circuit_limit_is_accepted(tmp_path):
     p_max = 0.7**2 / (4 * 470.0)
-    ds = load_csv(_write(tmp_path, f"power_W,counts,bin_s\n{p_max!r},3,0.01\n"))
-    assert float(ds.power_W[0]) == p_max
+    ds = load_csv(_write(tmp_path, f"power,counts,bin_time\n{p_max!r},3,0.01\n"))
+    assert float(ds.power[0]) == p_max
     # with no series resistance any positive power is possible
-    ds = load_csv(_write(tmp_path, "power_W,counts,bin_s\n1.0,3,0.01\n"), series_resistance=0.0)
-    assert float(ds.power_W[0]) == 1.0
+    ds = load_csv(_write(tmp_path, "power,counts,bin_time\n1.0,3,0.01\n"), series_resistance=0.0)
+    assert float(ds.power[0]) == 1.0
 
 
 def test_integer_valued_floats_accepted(tmp_path):
@@ -328,12 +328,12 @@ def test_extra_keys_ignored_and_readable(tmp_path):
 @pytest.mark.parametrize("vs,rs", [(0.7, 470.0), (0.8, 0.0), (0.3, 1000.0)])
 def test_conductance_column(tmp_path, vs, rs):
     n = np.array([0.5, 1.0, 3.2, 4.0, 6.9, 8.0])
-    text = "conductance_G0,counts,bin_s\n" + "".join(f"{float(x)!r},1,0.01\n" for x in n)
+    text = "conductance,counts,bin_time\n" + "".join(f"{float(x)!r},1,0.01\n" for x in n)
     ds = load_csv(_write(tmp_path, text, meta=None), source_voltage=vs, series_resistance=rs)
     g = n * G0_S
-    np.testing.assert_allclose(ds.power_W, vs**2 * g / (1 + rs * g) ** 2, rtol=1e-14)
-    np.testing.assert_allclose(jaxqpc.conductance_from_power(ds.power_W, vs, rs), n, rtol=1e-11)
-    np.testing.assert_allclose(power_from_conductance(n, vs, rs), ds.power_W, rtol=0)
+    np.testing.assert_allclose(ds.power, vs**2 * g / (1 + rs * g) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(jaxqpc.conductance_from_power(ds.power, vs, rs), n, rtol=1e-11)
+    np.testing.assert_allclose(power_from_conductance(n, vs, rs), ds.power, rtol=0)
 
 
 # ---------------------------------------------------------------------------
@@ -366,9 +366,9 @@ def test_example():
     np.testing.assert_array_equal(np.bincount(np.asarray(ds.detector)), [60, 60])
     assert np.all(np.asarray(ds.counts) >= 0) and np.all(np.asarray(ds.counts) % 1 == 0)
     meta = example_metadata()
-    assert meta["truth"] == {"eta": 0.43, "Lc_nm": 0.13, "R0_nm": 1.04, "h": 1.0}
+    assert meta["truth"] == {"eta": 0.43, "Lc": 0.13, "R0": 1.04, "h": 1.0}
     assert isinstance(meta["seed"], int) and "simulate_experiment" in meta["made_with"]
     # every power is a conductance the truth's geometry allows (N lambda_F/4 <= R0)
-    n = np.asarray(jaxqpc.conductance_from_power(ds.power_W, 0.7, 470.0))
-    assert n.max() * 0.52 / 4 <= meta["truth"]["R0_nm"] and n.min() > 1.0
-    assert math.isclose(float(np.sum(ds.bin_s)), 2 * 30.0, rel_tol=1e-12)
+    n = np.asarray(jaxqpc.conductance_from_power(ds.power, 0.7, 470.0))
+    assert n.max() * 0.52 / 4 <= meta["truth"]["R0"] and n.min() > 1.0
+    assert math.isclose(float(np.sum(ds.bin_time)), 2 * 30.0, rel_tol=1e-12)

@@ -34,7 +34,7 @@ from inference.data import load_example  # noqa: E402
 from inference.dataset import Dataset  # noqa: E402
 from inference.optimize import fit_map, laplace_draws  # noqa: E402
 
-TRUTH = {"eta": 0.43, "Lc_nm": 0.13, "R0_nm": 1.04, "h": 1.0}
+TRUTH = {"eta": 0.43, "Lc": 0.13, "R0": 1.04, "h": 1.0}
 VS, RS, BIN, DARK = 0.7, 470.0, 0.01, 300.0
 N_STARTS = 16
 
@@ -44,12 +44,12 @@ def table():
     return jaxqpc.YieldTable()
 
 
-def _brief_dataset(table, seed=0, n=120, bin_s=BIN):
+def _brief_dataset(table, seed=0, n=120, bin_time=BIN):
     """120 rows, N = 3.5 … 8 (P = V_c² N G0), one detector, Poisson counts at TRUTH."""
     g0 = jaxqpc.CONDUCTANCE_QUANTUM_S
     n_ch = np.linspace(3.5, 8.0, n)
     power = (VS / (1.0 + RS * n_ch * g0)) ** 2 * n_ch * g0
-    ds = Dataset(power_W=jnp.asarray(power), counts=jnp.zeros(n), bin_s=jnp.full(n, bin_s),
+    ds = Dataset(power=jnp.asarray(power), counts=jnp.zeros(n), bin_time=jnp.full(n, bin_time),
                  detector=jnp.zeros(n, int), source_voltage=VS, series_resistance=RS,
                  dark_rate=(DARK,))
     mu = jax.jit(lik.expected_counts)(TRUTH, ds, table)
@@ -79,7 +79,7 @@ def example_fit(example, table):
 
 def _random_params(rng, dataset):
     r0 = float(prm.min_radius_nm(dataset)) * (1.0 + rng.uniform(0.01, 2.0))
-    return {"eta": rng.uniform(0.05, 1.0), "Lc_nm": r0 * rng.uniform(0.05, 1.5), "R0_nm": r0,
+    return {"eta": rng.uniform(0.05, 1.0), "Lc": r0 * rng.uniform(0.05, 1.5), "R0": r0,
             "h": 10.0 ** rng.uniform(-3, 3)}
 
 
@@ -138,9 +138,9 @@ def test_expected_counts_is_photon_counts(example, table):
     det = np.asarray(example.detector)
     for d in range(2):
         ref = jaxqpc.photon_counts(
-            np.asarray(example.power_W)[det == d], eta=TRUTH["eta"] / 2, R0=TRUTH["R0_nm"],
-            Lc=TRUTH["Lc_nm"], h=TRUTH["h"], source_voltage=VS, series_resistance=RS,
-            bin_time=np.asarray(example.bin_s)[det == d], dark_rate=example.dark_rate[d],
+            np.asarray(example.power)[det == d], eta=TRUTH["eta"] / 2, R0=TRUTH["R0"],
+            Lc=TRUTH["Lc"], h=TRUTH["h"], source_voltage=VS, series_resistance=RS,
+            bin_time=np.asarray(example.bin_time)[det == d], dark_rate=example.dark_rate[d],
             spectrum=table)
         np.testing.assert_allclose(got[det == d], ref, rtol=1e-13)
 
@@ -167,14 +167,14 @@ def test_bijection_round_trip_and_domain(example):
     back = prm.to_unconstrained(p, example)
     np.testing.assert_allclose(back, u, rtol=1e-8, atol=1e-8)
     r0_min = float(prm.min_radius_nm(example))
-    n_max = float(np.max(jaxqpc.conductance_from_power(example.power_W, VS, RS)))
+    n_max = float(np.max(jaxqpc.conductance_from_power(example.power, VS, RS)))
     assert r0_min == pytest.approx(n_max * jaxqpc.GOLD.fermi_wavelength_nm / 4, rel=1e-14)
     # extreme u stays in the domain
     u = jnp.asarray(rng.normal(0.0, 30.0, (500, 4)))
     p = {k: np.asarray(v) for k, v in prm.to_physical(u, example).items()}
     assert np.all((p["eta"] > 0) & (p["eta"] <= 1))
-    assert np.all(p["R0_nm"] >= r0_min)
-    assert np.all((p["Lc_nm"] > 0) & (p["Lc_nm"] <= 1.5 * p["R0_nm"]))
+    assert np.all(p["R0"] >= r0_min)
+    assert np.all((p["Lc"] > 0) & (p["Lc"] <= 1.5 * p["R0"]))
     assert np.all((p["h"] >= 1e-3 * (1 - 1e-12)) & (p["h"] <= 1e3 * (1 + 1e-12)))
     p0 = prm.from_array(prm.as_array(TRUTH))
     assert all(float(p0[k]) == TRUTH[k] for k in prm.PARAM_NAMES)
@@ -197,13 +197,13 @@ def test_log_jacobian_matches_finite_differences(example):
 
 
 def test_log_prior_matches_scipy():
-    p = {"eta": 0.3, "Lc_nm": 0.2, "R0_nm": 1.7, "h": 5.0}
+    p = {"eta": 0.3, "Lc": 0.2, "R0": 1.7, "h": 5.0}
     ref = (scipy.stats.uniform.logpdf(0.3)
            + scipy.stats.lognorm.logpdf(0.2, math.log(3.0), scale=0.3)
            + scipy.stats.lognorm.logpdf(1.7, math.log(2.0), scale=1.0)
            + scipy.stats.uniform.logpdf(math.log10(5.0), -3, 6) - math.log(5.0 * math.log(10.0)))
     assert float(lik.log_prior(p)) == pytest.approx(ref, rel=1e-13)
-    for bad in ({"eta": 0.0}, {"eta": 1.2}, {"h": 2e3}, {"h": 1e-4}, {"R0_nm": -1.0}):
+    for bad in ({"eta": 0.0}, {"eta": 1.2}, {"h": 2e3}, {"h": 1e-4}, {"R0": -1.0}):
         assert float(lik.log_prior(dict(p, **bad))) == -np.inf
     g = jax.grad(lik.log_prior)(dict(p, h=1e5))  # outside: finite gradient (of the constant −∞)
     assert all(np.isfinite(float(v)) for v in g.values())
@@ -223,10 +223,10 @@ def test_sample_prior(example):
     p = {k: np.asarray(v) for k, v in prm.to_physical(u, example).items()}
     assert np.mean(p["eta"]) == pytest.approx(0.5, abs=0.02)
     assert np.mean(np.log10(p["h"])) == pytest.approx(0.0, abs=0.1)
-    assert np.all(p["R0_nm"] > float(prm.min_radius_nm(example)))
-    assert np.all(p["Lc_nm"] < 1.5 * p["R0_nm"])
+    assert np.all(p["R0"] > float(prm.min_radius_nm(example)))
+    assert np.all(p["Lc"] < 1.5 * p["R0"])
     # R0: log-normal(ln 1 nm, ln 2) truncated at R0_min, reweighted by P(Lc ≤ 1.5 R0)
-    x = np.log(p["R0_nm"])
+    x = np.log(p["R0"])
     lo = math.log(float(prm.min_radius_nm(example)))
     grid = np.linspace(lo, lo + 3.0, 4001)
     w = scipy.stats.norm.pdf(grid, 0.0, math.log(2.0)) * scipy.stats.norm.cdf(
@@ -253,7 +253,7 @@ def _check_recovery(result, dataset, table, truth):
     assert result.log_likelihood >= ll_truth - 0.5
     # and the truth is inside the likelihood-ratio region (χ²₄ 99.9 %: 2Δ ≤ 18.47)
     assert 2.0 * (result.log_likelihood - ll_truth) <= 18.47
-    for k in ("eta", "R0_nm"):
+    for k in ("eta", "R0"):
         assert abs(result.params[k] - truth[k]) <= 3.0 * result.sd[k], k
     mu_fit = np.asarray(jax.jit(lik.expected_counts)(result.params, dataset, table))
     mu_true = np.asarray(jax.jit(lik.expected_counts)(truth, dataset, table))
@@ -290,7 +290,7 @@ def test_recovery_example(example_fit, example, table):
     assert np.all(np.abs(mu_fit - mu_true) <= 3.0 * sd)
     # the well-determined combination: the stiffest direction of the Fisher
     # information in log(η, Lc, R0) at the truth (≈ −0.15 ln η − 0.80 ln Lc + 0.58 ln R0)
-    names = ("eta", "Lc_nm", "R0_nm")
+    names = ("eta", "Lc", "R0")
 
     def mu_log(x):
         return lik.expected_counts(dict(zip(names, jnp.exp(x)), h=TRUTH["h"]), example, table)
@@ -324,8 +324,8 @@ def test_laplace_hessian_matches_second_differences(example_fit, example, table)
     # delta method: covariance = J Σ_u Jᵀ, correlation has a unit diagonal
     np.testing.assert_allclose(np.diag(example_fit.correlation), 1.0, rtol=1e-12)
     draws = laplace_draws(example_fit, example, jax.random.PRNGKey(0), n=2000)
-    assert np.all(draws["R0_nm"] >= float(prm.min_radius_nm(example)))
-    assert np.all(draws["Lc_nm"] <= 1.5 * draws["R0_nm"])
+    assert np.all(draws["R0"] >= float(prm.min_radius_nm(example)))
+    assert np.all(draws["Lc"] <= 1.5 * draws["R0"])
 
 
 def test_multi_start(example_fit, example, table):
@@ -352,7 +352,7 @@ def test_negative_binomial_fit(example, table, example_fit):
     assert r.hessian_ok
     # φ = 1e4 ≫ counts per row: almost Poisson
     assert r.log_likelihood == pytest.approx(example_fit.log_likelihood, abs=2.0)
-    for k in ("eta", "Lc_nm", "R0_nm"):
+    for k in ("eta", "Lc", "R0"):
         assert r.params[k] == pytest.approx(example_fit.params[k], rel=0.1)
     with pytest.raises(ValueError, match="concentration"):
         fit_map(example, key=jax.random.PRNGKey(1), table=table, model="negbinomial")

@@ -190,13 +190,13 @@ def _fine_channels(n_max, per_channel, n_min=1):
 # ---------------------------------------------------------------------------
 
 
-def _peak(n, R0_lf, Lc_lf, h, variant="exact", bias=BIAS_V):
+def _peak(n, R0_lf, Lc_lf, h, variant="exact", contact_voltage=BIAS_V):
     """T_e (K) broadcast over N and the geometry (in λF); NaN where ζ = Nλ_F/(4R0) > 1."""
     n, R0, Lc = np.broadcast_arrays(np.asarray(n, float), np.asarray(R0_lf, float),
                                     np.asarray(Lc_lf, float))
     allowed = n <= 4.0 * R0 * (1.0 + 1e-12)
     safe_n = np.where(allowed, n, 1.0)
-    te = peak_temperature(safe_n, R0=R0 * LAMBDA_F_NM, Lc=Lc * LAMBDA_F_NM, h=h, bias=bias,
+    te = peak_temperature(safe_n, R0=R0 * LAMBDA_F_NM, Lc=Lc * LAMBDA_F_NM, h=h, contact_voltage=contact_voltage,
                           lattice_temperature=LATTICE_TEMPERATURE_K, variant=variant)
     return np.where(allowed, np.asarray(te), np.nan)
 
@@ -355,9 +355,9 @@ def fig3b_data(resolution="full"):
             d["voltage" + key] = v
             d["power_uW" + key] = v * v * grid * CONDUCTANCE_QUANTUM_S * 1e6
             for tag, h in (("hinf", jnp.inf), ("h0", 0.0)):
-                d[f"Te_{tag}{key}"] = _peak(grid, FIG3B_R0, FIG3B_LC, h, bias=v)
+                d[f"Te_{tag}{key}"] = _peak(grid, FIG3B_R0, FIG3B_LC, h, contact_voltage=v)
                 d[f"counts_{tag}{key}"] = _counts(grid, h, BIAS_V, rs, dark_rate=FIG3B_DARK_RATE)
-            te = _peak(grid, FIG3B_R0, FIG3B_LC, 0.0, variant="printed_eq5", bias=v)
+            te = _peak(grid, FIG3B_R0, FIG3B_LC, 0.0, variant="printed_eq5", contact_voltage=v)
             d["Te_printed" + key] = te
             d["counts_printed" + key] = FIG3B_BIN_S * (
                 FIG3B_ETA * area_nm2 * 1e-14 * _yield_cm2(te) + FIG3B_DARK_RATE)
@@ -379,7 +379,7 @@ def _saddle_fraction(n, bias):
     def one(v0, v):
         model = SaddlePointQPC(omega_x=w, omega_y=w, v0=v0, n_channels=HEAT_SADDLE_CHANNELS,
                                max_energy=HEAT_SADDLE_MAX_ENERGY_EV, grid_step=0.5 * w)
-        return downstream_fraction(model, fermi_level=ef, bias_V=v,
+        return downstream_fraction(model, mu=ef, bias_V=v,
                                    temperature_K=LATTICE_TEMPERATURE_K, energy_unit_eV=1.0)
 
     # E_k = v0 + ħω_y(k − ½) with v0 = ε_F − N ħω_y: N thresholds below ε_F, T(ε_F) = N
@@ -392,7 +392,7 @@ def _constant_fraction(n, bias):
 
     def one(value, v):
         model = TabulatedTransmission(energies, jnp.stack([value, value]))
-        return downstream_fraction(model, fermi_level=GOLD.fermi_energy_eV, bias_V=v,
+        return downstream_fraction(model, mu=GOLD.fermi_energy_eV, bias_V=v,
                                    temperature_K=LATTICE_TEMPERATURE_K, energy_unit_eV=1.0)
 
     return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(n), jnp.asarray(bias)))
@@ -413,7 +413,7 @@ def heat_input_data(resolution="full"):
     n = np.asarray(HEAT_CHANNELS, float)
     v = np.asarray(contact_voltage(n, BIAS_V, FIG3B_SERIES_OHM))
     fraction = np.stack([np.ones_like(n), _constant_fraction(n, v), _saddle_fraction(n, v)])
-    te_full = _peak(n, FIG3B_R0, FIG3B_LC, jnp.inf, bias=v)
+    te_full = _peak(n, FIG3B_R0, FIG3B_LC, jnp.inf, contact_voltage=v)
     tl2 = LATTICE_TEMPERATURE_K**2
     te = np.sqrt(tl2 + fraction * (te_full**2 - tl2))  # Θ = T_e² − T_L² ∝ heat input
     signal = _counts(n[None, :], jnp.inf, BIAS_V, FIG3B_SERIES_OHM, heat_fraction=fraction)
