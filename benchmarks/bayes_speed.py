@@ -336,7 +336,8 @@ def main():
     t_eval_np = best_time(lambda: [log_post(u) for u in init], np_repeats) / WALKERS
     t_eval_np_batch = best_time(lambda: log_post(init), np_repeats) / WALKERS
     notes.append(f"One density evaluation at the {WALKERS} starting points, per point: NumPy "
-                 f"{emission.fmt_time(t_eval_np)} one at a time (as emcee calls it), {emission.fmt_time(t_eval_np_batch)} "
+                 f"{emission.fmt_time(t_eval_np)} one at a time (as emcee calls it), "
+                 f"{emission.fmt_time(t_eval_np_batch)} "
                  f"vectorised over the walkers (emcee `vectorize=True` would use that); jaxqpc jit+vmap "
                  f"{emission.fmt_time(t_eval_jax)} (exact spectrum, best of {eval_repeats})")
 

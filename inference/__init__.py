@@ -3,8 +3,9 @@
 This package imports ``jaxqpc``; ``jaxqpc`` never imports it. The ``jaxqpc``
 command lives here (:mod:`inference.cli`), the layer that depends on
 everything. An unrelated project on PyPI is also called ``inference``; both
-would install a top-level ``inference`` module into the same place. Importing this package checks the installed distributions and
-refuses to run beside that other one instead of silently mixing their files.
+would install a top-level ``inference`` module into the same place. Importing
+this package checks the installed distributions and refuses to run beside that
+other one instead of silently mixing their files.
 """
 
 import importlib.metadata
