@@ -55,7 +55,7 @@ from scipy import special  # noqa: E402
 import jaxqpc  # noqa: E402
 
 # ---------------------------------------------------------------------------
-# constants (CODATA 2018 exact SI values; gold as in the paper / PHYSICS_NOTES)
+# constants (CODATA 2018 exact SI values; free-electron gold as in the paper, docs/emission.md)
 # ---------------------------------------------------------------------------
 PLANCK_J_S = 6.62607015e-34
 ELEMENTARY_CHARGE_C = 1.602176634e-19

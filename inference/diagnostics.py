@@ -22,7 +22,7 @@ h → ∞) are fitted and compared by PSIS-LOO (``arviz.compare``): expected log
 pointwise predictive density, its standard error and the difference to the
 best model with the standard error of that difference. Differences smaller
 than ~2 standard errors do not distinguish the models; at Lc/R0 ≈ 1/8 the two
-limits differ by < 10⁻⁷ in the counts (PHYSICS_NOTES), so equal elpd there
+limits differ by < 10⁻⁷ in the counts (docs/errata-buret2020.md), so equal elpd there
 means "h is not measurable", which the summary says.
 """
 

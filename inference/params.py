@@ -26,7 +26,7 @@ line: the prior is log₁₀ h ~ Uniform(−3, 3) (``inference.likelihood``), an
 unbounded log h would let fitters walk onto the prior's zero-density region or
 drift along the flat direction for ever. The limits h → 0 (corrected Eq. 5)
 and h → ∞ (Eq. 4) are therefore approached, not reached: the heating sum
-deviates from them ∝ h and ∝ 1/h (PHYSICS_NOTES), ≲ 10⁻³ relative at the
+deviates from them ∝ h and ∝ 1/h (docs/emission.md), ≲ 10⁻³ relative at the
 bounds, far below what counting data resolve. In these coordinates the uniform
 prior on log₁₀ h becomes the logistic density of u₃, which is smooth and proper.
 

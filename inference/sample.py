@@ -16,7 +16,7 @@ Poisson or negative-binomial likelihood, the documented priors of
   (4) independent chains, target acceptance 0.9.
 
 Why AIES is the default. The posterior is a curved ridge in (η, Lc, R0) with
-h flat over six decades and η piling up against 1 (PHYSICS_NOTES;
+h flat over six decades and η piling up against 1 (docs/fitting.md;
 ``inference.optimize``). The coordinates of :mod:`inference.params` already
 follow the physics' own variables (Lc as a fraction of R0, R0 relative to its
 data-implied minimum N_max λF/4), which removes most of the Lc–R0
