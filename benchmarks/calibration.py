@@ -71,15 +71,14 @@ Usage (from the repository root; not part of the test suite)::
     PYTHONPATH=. python benchmarks/calibration.py                  # 60 datasets, truths from the prior
     PYTHONPATH=. python benchmarks/calibration.py --truth fixed --out /tmp/cal_fixed.json
 
-Cost: sampling dominates, ~2 ms per dataset and iteration (32 walkers, 120
-rows) on a shared 2-core CPU, so 60 datasets take ~22 min with 10 000
-iterations per walker (``--draws 8000``) and ~50 min with 22 000 (the default
-2000 + 20000); MAP fits add ~1.4 s per dataset.
+Cost: sampling dominates (it grows with the draws per walker: ``--draws``;
+the package default is 2000 warm-up + 30000 draws); the script prints the
+wall time per dataset, and docs/fitting.md reports the measured study.
 
 ``--out FILE`` saves every dataset's truth, quantiles, truth quantile,
 coverage flags and diagnostics as JSON (an existing file is only replaced with
-``--force``). Times are wall-clock on this machine in this run; the load
-average is printed at the start because the machine may be shared.
+``--force``). Times are wall-clock; the load average is printed at the start
+because the machine may be shared.
 """
 
 import argparse

@@ -21,33 +21,13 @@ h flat over six decades and η piling up against 1 (docs/fitting.md;
 follow the physics' own variables (Lc as a fraction of R0, R0 relative to its
 data-implied minimum N_max λF/4), which removes most of the Lc–R0
 correlation; what is left is curvature, which no linear preconditioning
-removes. Measured on the bundled 120-row example (2-core CPU, sampler
-compilation included, the MAP start not; ``benchmarks/bayes_speed.py`` gives
-the end-to-end numbers):
-
-======  ==========================  =======  ==============  =========  ==============
-kernel  draws after warm-up         wall     min bulk ESS    ESS/s      max R-hat
-======  ==========================  =======  ==============  =========  ==============
-aies    32 walkers × 8000 (2000)    15.5 s   1281            83         1.024
-aies    16 walkers × 16000 (2000)   19.7 s   1184            60         1.015
-ess     32 walkers × 1000 (1000)    27 s     384             14         1.09
-nuts    4 chains × 1000 (1000)      88 s     583             7          1.005
-======  ==========================  =======  ==============  =========  ==============
-
-NUTS needs ~39 leapfrog steps per draw on this ridge (each a gradient of the
-physics), compiles for ~18 s and still had a divergence; the slice sampler
-needs ~10 density evaluations per walker update; AIES needs one, without
-gradient, for all walkers at once (vectorised), so its long autocorrelation
-time (τ ≈ 150–250 iterations) is cheap to pay. The three kernels agree on
-the 2.5/50/97.5 % quantiles of η, Lc and R0 to a few %. The calibration
-study (``benchmarks/calibration.py``, README) measures the coverage of the
-default. The others remain available as independent checks. The default
-length, 32 walkers × 30000 draws, is set by R-hat, not by ESS: across
-walkers R-hat falls below 1.01 only after ~100–150 autocorrelation times per
-walker (on the example: 1.024 after 8000 draws, 1.013 after 15000,
-1.009–1.012 after 20000 depending on the seed). A probit
-instead of a logit map for η (a Gaussian instead of an exponential tail
-where η piles up at 1) was tried and changed neither ESS nor R-hat.
+removes. NUTS needs tens of leapfrog steps per draw on this ridge (each a
+gradient of the physics); the slice sampler needs ~10 density evaluations per
+walker update; AIES needs one, without gradient, for all walkers at once
+(vectorised), so its long autocorrelation time is cheap to pay. The kernels
+agree on the quantiles (tested); their measured speed is in docs/fitting.md.
+The default length, 32 walkers × 30000 draws, is set by R-hat across walkers
+(≤ 1.01 needs ~100–150 autocorrelation times per walker), not by ESS.
 
 Starting points: every kernel starts from :func:`initial_points` around a
 multi-start MAP (``inference.optimize``), not from prior draws (see there).

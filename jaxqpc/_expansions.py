@@ -53,7 +53,7 @@ def low_voltage_asymmetry(model, mu, bias):
 
     The paper's O(bias⁴) correction comes from a bias-dependent T; the
     transmissions of this package do not depend on the bias, so the next term
-    is T‴(μ̄)·bias⁵/480 (relative error O(bias²)).
+    is T‴(μ̄)·bias⁵/240 (relative error O(bias²)).
     """
     warn_if_float32()
     check_finite("mu", mu)

@@ -40,38 +40,11 @@ Figures (:data:`FIGURE_FILES`):
   setting (circuit of panel a, h = ∞). T(ε_F) = N with one threshold per
   0.125 eV is an illustrative strong energy dependence, not a model of gold.
 
-Measured numbers (double precision, ``resolution="full"``):
+What the figures show, with the numbers: docs/emission.md (section "Figures
+and findings") and docs/errata-buret2020.md.
 
-* Fig. 5, correct formula: T_e decreases with N in every curve except (B)
-  Lc = R0 (h = 0): 2217 K at N = 1, a shallow minimum 2182 K at N = 6, 2229 K at
-  N = 10 (ζ = 1, where S = ℓ/2 exactly: uniform heating of an insulated
-  cylinder). The printed Eq. 5 at Lc = R0 rises monotonically, 2324 → 3138 K
-  (its maximum is at the largest allowed N, ζ = 1; no interior maximum), and
-  at Lc = R0/2 has a minimum at N = 5. Highest T_e: 2325 K (correct; R0 = 2λF,
-  N = 1), 3138 K (printed) — the paper's "peak temperatures below 3.5·10³ K".
-* The two h limits (A vs B) differ by at most 0.02 % at Lc = R0/6, 1.9 % for
-  Lc ≤ R0/3, 8 % at R0/2, 22 % at 3R0/4 and 37 % at Lc = R0 (largest at N = 10).
-  At Lc/R0 = 1/8 (Fig. 3B) they agree to 1e-5 in T_e and 3e-8 in counts: h is
-  not identifiable there: with the correct formula the two limits cannot
-  bracket measured counts from both sides as the paper's two triangles do.
-* Fig. 6: at Lc = R0/6 the yield falls 6.8·10³-fold from N = 1 to 10
-  (1.5·10¹⁸ → 2.2·10¹⁴ cm⁻² s⁻¹); exact/closed form = 0.89 … 0.98 for the
-  compared curves.
-* Fig. 3B: with the circuit, V_c = 0.611 … 0.542 V, P = 116 … 182 µW,
-  T_e = 1116 … 740 K and 3.443 … 3.0004 counts per bin including 3.00 dark
-  counts (signal 0.443 … 4.3·10⁻⁴, i.e. 44 s⁻¹ at N = 4); with the paper's
-  convention (0.7 V on the contact, 152 … 304 µW) T_e = 1267 … 923 K and a
-  signal of 2.40 … 0.025 counts per bin. The printed Eq. 5 gives T_e = 1239 K
-  and 4.1× the signal at N = 4 (circuit).
-* Heat input (Fig. 3B circuit, h = ∞): with only P_R at the drain, at N = 4
-  T_e drops by 26.8 % (P_R/P = 1/2) or 20.2 % (saddle point, P_R/P = 0.609)
-  and the signal counts by factors of 152 or 33; at N = 8 by 23.7 % or 21.0 %
-  and factors of 485 or 204. This choice moves the counts far more than h.
-
-Use :func:`make_figures` (or ``jaxqpc figures emission --out DIR``): about 40 s
-of CPU time for ``resolution="full"`` and 20 s for ``"low"`` on 2 CPU cores
-(compilation and the exact photon yields; more wall time on a busy machine).
-The ``*_data`` functions return the plotted arrays. Double precision should be
+Use :func:`make_figures` (or ``jaxqpc figures emission --out DIR``); ``"low"``
+resolution is a quick preview. The ``*_data`` functions return the plotted arrays. Double precision should be
 enabled by the caller
 (``jax.config.update("jax_enable_x64", True)``; the command line does it).
 """
