@@ -36,7 +36,9 @@ restricted to the physical domain that :mod:`inference.params` maps onto):
 The domain restrictions R0 ≥ R0_min = N_max λF/4 (data dependent) and
 Lc ≤ 1.5 R0 truncate the joint prior; its normalising constant then depends on
 the data but not on the parameters, so it is left out (irrelevant to MAP,
-Laplace and MCMC). :func:`log_prior` itself does not know the dataset: it
+Laplace and MCMC; :func:`inference.model.log_normalizer` computes it). The
+same priors and likelihood written as a NumPyro model, for NumPyro's own
+inference and for editing: :func:`inference.model.model`. :func:`log_prior` itself does not know the dataset: it
 returns −∞ only outside η ∈ (0, 1], R0, Lc > 0, h ∈ [10⁻³, 10³].
 
 Every function here is a pure function of (params, data): jit, vmap and grad
@@ -77,7 +79,12 @@ PRIOR = {
     "R0": ("lognormal", 1.0, math.log(2.0)),   # (median nm, σ of ln R0)
     "h": ("log10uniform",) + LOG10_H_RANGE,
 }
-"""The priors (kind, then parameters) keyed by parameter name; see the module docstring."""
+"""The priors (kind, then parameters) keyed by parameter name; see the module docstring.
+
+The one table of hyper-parameters: :func:`log_prior`, :func:`sample_prior` and
+the NumPyro model :func:`inference.model.model` all read it, so a change here
+changes them alike (``tests/test_model.py`` checks that they stay one posterior).
+"""
 
 _MODELS = ("poisson", "negbinomial")
 
