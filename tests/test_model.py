@@ -172,8 +172,10 @@ def test_prior_predictive_counts_have_the_expected_mean(prior_draws):
     assert np.var(excess) == pytest.approx(mean_mu, rel=0.1)
 
 
+@pytest.mark.slow  # NUTS compiles the gradient of the physics inside its tree builder (~40 s)
 def test_nuts_runs_on_the_model(data, table):
-    """Usable by NumPyro's inference as is (a handful of short steps; no accuracy claim)."""
+    """Usable by NumPyro's inference as is (a handful of short steps; no accuracy claim; the
+    model's log density and its gradient are checked by the fast tests)."""
     kernel = NUTS(model, max_tree_depth=4, init_strategy=init_to_value(values=TRUTH))
     mcmc = MCMC(kernel, num_warmup=20, num_samples=20, num_chains=1, progress_bar=False)
     mcmc.run(jax.random.PRNGKey(5), data, table=table)
