@@ -151,11 +151,6 @@ def run_fit(args):
         predicted = expected_counts_draws(draws, dataset, table)
         replicated = replicate_counts(key_rep, predicted)
         source, title = "Laplace draws", "MAP fit (Laplace predictive band of the expected counts)"
-    elif args.method == "quadrature":
-        draws, predicted, replicated, diagnostics, comparison, idata = _quadrature(
-            args, dataset, table, key_draws, diagnostics)
-        source = "quadrature posterior draws"
-        title = "Bayesian fit (quadrature): posterior band of the expected counts"
     else:
         draws, predicted, replicated, diagnostics, comparison, idata = _bayes(
             args, dataset, table, result, key_draws, diagnostics)
@@ -220,44 +215,6 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
     return draws, predicted, replicated, diagnostics, comparison, idata
 
 
-def _quadrature(args, dataset, table, key, map_diagnostics):
-    """The default Bayesian fit: η integrated out, quadrature over θ; evidence and PSIS-LOO
-    comparison of h free, h → 0 and h → ∞ (unless --no-compare)."""
-    import jax
-    import numpy as np
-
-    from . import quadrature
-    from .diagnostics import compare_h_models, to_inference_data
-    from .sample import H_MODELS
-
-    k_fit, k_idata, k_cmp = jax.random.split(key, 3)
-    names = ["free"] if args.no_compare else list(H_MODELS)
-    fits = {}
-    for i, name in enumerate(names):
-        _progress(f"quadrature posterior, h model '{name}'" + (" (compiles first)" if i == 0 else ""))
-        fits[name] = quadrature.fit_quadrature(dataset, key=jax.random.fold_in(k_fit, i), table=table,
-                                               h=H_MODELS[name], n_draws=N_DRAWS)
-    free = fits["free"]
-    diagnostics = quadrature.diagnostics(free)
-    diagnostics["map"] = map_diagnostics
-    _progress(f"posterior in {free.wall_s:.1f} s: log evidence {free.log_evidence:.3f} ± "
-              f"{free.log_evidence_error:.3f}, grid check {max(free.quantile_shift):.4f} in probability "
-              f"(tolerance {quadrature.QUANTILE_TOLERANCE})")
-    posteriors = {name: quadrature.as_posterior(f, dataset) for name, f in fits.items()}
-    idata = to_inference_data(posteriors["free"], dataset, table, key=k_idata)
-    draws = {k: np.asarray(v) for k, v in free.params.items()}
-    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
-                             for name in ("expected_counts", "counts"))
-    comparison = None
-    if not args.no_compare:
-        loo, _ = compare_h_models(dataset, key=k_cmp, table=table, posteriors=posteriors)
-        evidence = quadrature.evidence_table(fits)
-        comparison = {"evidence": evidence, "psis_loo": loo,
-                      "conclusion": f"evidence: {evidence['conclusion']}; PSIS-LOO: {loo['conclusion']}"}
-        _progress("model comparison: " + comparison["conclusion"])
-    return draws, predicted, replicated, diagnostics, comparison, idata
-
-
 def _write_idata(idata, path):
     """posterior.nc: the ArviZ InferenceData (``arviz.from_netcdf`` reads it)."""
     if os.path.exists(path):
@@ -308,11 +265,10 @@ def _add_fit_parser(commands):
                      help="dark-count rate (1/s): one number, or one per detector comma-separated")
     fit.add_argument("--lattice-temperature", type=float, metavar="K",
                      help="lattice temperature T_L (K; default 300 unless in the metadata file)")
-    fit.add_argument("--method", default="quadrature", choices=("quadrature", "aies", "ess", "nuts", "map"),
-                     help="quadrature (default): Bayesian, η integrated out exactly and deterministic "
-                     "quadrature over (Lc, R0, h), with the evidence of each h model; aies: NumPyro's "
-                     "affine-invariant ensemble sampler; ess: ensemble slice sampler; nuts: NUTS, 4 chains; "
-                     "map: multi-start MAP with Laplace uncertainties only")
+    fit.add_argument("--method", default="aies", choices=("aies", "ess", "nuts", "map"),
+                     help="aies (default): Bayesian, NumPyro's affine-invariant ensemble sampler; "
+                     "ess: ensemble slice sampler; nuts: NUTS, 4 chains; map: multi-start MAP with "
+                     "Laplace uncertainties only (fastest)")
     fit.add_argument("--samples", type=int, metavar="N",
                      help="draws per walker/chain after warm-up (default: aies 30000, ess 2000, nuts 1000)")
     fit.add_argument("--warmup", type=int, metavar="N",
@@ -320,8 +276,7 @@ def _add_fit_parser(commands):
     fit.add_argument("--walkers", type=int, default=32, help="ensemble size for aies/ess (default 32)")
     fit.add_argument("--chains", type=int, default=4, help="number of NUTS chains (default 4)")
     fit.add_argument("--no-compare", action="store_true",
-                     help="skip the comparison of h free, h -> 0 and h -> inf (evidence and PSIS-LOO; "
-                     "two more fits)")
+                     help="skip the LOO comparison of h free, h -> 0 and h -> inf (two more fits)")
     _add_out_options(fit)
     fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
     fit.add_argument("--starts", type=int, default=32, help="number of optimiser starts (default 32)")

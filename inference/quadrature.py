@@ -1,4 +1,12 @@
-"""The default posterior: η integrated out exactly per θ, deterministic quadrature over θ.
+"""A deterministic posterior: η integrated out exactly per θ, quadrature over θ (in development).
+
+Status: correct where tested (the η integral against adaptive quadrature, the
+evidence against a brute-force integral, agreement with AIES on the bundled
+example) but **not yet calibrated over the whole prior**: its first
+simulation-based calibration (docs/fitting.md) under-covers, with boxes that
+cut the posterior on part of the prior. It is therefore not the default of
+``jaxqpc fit``; use it for the evidence of the side-wall models, and check its
+warnings.
 
 The expected counts are linear in the efficiency: μ_i = η s_i(θ) + d_i with
 θ = (Lc, R0, h), s_i the signal of row i at η = 1 and d_i its dark counts
