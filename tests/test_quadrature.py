@@ -103,14 +103,14 @@ def _brute_force_log_evidence(ds, table, h):
     eta = np.linspace(0.0, 1.0, 201)[1:]
     A, B = np.meshgrid(a, b, indexing="ij")
     r0, lc = np.exp(A).ravel(), 1.5 * np.exp(A + B).ravel()
-    signal = jax.jit(jax.vmap(lambda r, l: lik.expected_counts(
-        {"eta": 1.0, "R0": r, "Lc": l, "h": h}, ds, table) - ds.bin_time * ds.dark_rate_per_row))(r0, lc)
+    signal = jax.jit(jax.vmap(lambda r, lc_: lik.expected_counts(
+        {"eta": 1.0, "R0": r, "Lc": lc_, "h": h}, ds, table) - ds.bin_time * ds.dark_rate_per_row))(r0, lc)
     signal = np.asarray(signal)
     dark = np.asarray(ds.bin_time * ds.dark_rate_per_row)
     k = np.asarray(ds.counts)
     mu = eta[:, None, None] * signal[None] + dark                          # (eta, theta, rows)
     log_like = np.sum(k * np.log(mu) - mu - gammaln(k + 1.0), axis=-1)    # (eta, theta)
-    prior = np.asarray(jax.vmap(lambda e, r, l: lik.log_prior({"eta": e, "R0": r, "Lc": l, "h": h}, h_fixed=True))(
+    prior = np.asarray(jax.vmap(lambda e, r, lc_: lik.log_prior({"eta": e, "R0": r, "Lc": lc_, "h": h}, h_fixed=True))(
         jnp.full_like(r0, 0.5), r0, lc))
     log_f = log_like + prior[None] + np.log(r0 * lc)[None]                 # density in (eta, a, b)
     top = np.max(log_f)
