@@ -94,16 +94,17 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+import numpy as np
+from scipy import stats
 
-import jaxqpc  # noqa: E402
-from inference.diagnostics import diagnose  # noqa: E402
-from inference.likelihood import sample_prior  # noqa: E402
-from inference.optimize import fit_map  # noqa: E402
-from inference.params import PARAM_NAMES, max_conductance, min_radius_nm, to_physical  # noqa: E402
-from inference.sample import DEFAULT_LENGTHS, fit_posterior_batch  # noqa: E402
-from inference.simulate import EXAMPLE_TRUTH, simulate_experiment  # noqa: E402
+import jaxqpc
+from inference.diagnostics import diagnose
+from inference.likelihood import sample_prior
+from inference.optimize import fit_map
+from inference.quadrature import fit_quadrature
+from inference.params import PARAM_NAMES, max_conductance, min_radius_nm, to_physical
+from inference.sample import DEFAULT_LENGTHS, fit_posterior_batch
+from inference.simulate import EXAMPLE_TRUTH, simulate_experiment
 
 LEVELS = (7.0, 6.0, 5.0, 4.0, 3.0)
 """Plateau conductances of the simulated traces (G0; the simulator's default)."""
@@ -121,6 +122,8 @@ QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
 """Posterior quantiles saved per parameter (the bounds of both intervals and the median)."""
 
 PRIOR_PROPOSALS = 4096
+LONG_CYLINDER = 0.15
+"""True Lc/R0 above which a dataset counts as a long hot cylinder (reported as its own stratum)."""
 """Prior draws per dataset: the first acceptable one is the truth, all measure the rejected mass."""
 
 
@@ -137,6 +140,11 @@ def parse_args(argv=None):
     p.add_argument("--draws", type=int, default=None,
                    help=f"AIES draws per walker (default {DEFAULT_LENGTHS['aies'][1]}; 600 with --quick)")
     p.add_argument("--walkers", type=int, default=32, help="AIES walkers (default 32)")
+    p.add_argument("--method", choices=("aies", "quadrature"), default="aies",
+                   help="aies (MAP + AIES, the package default) or quadrature (inference.quadrature, in "
+                   "development)")
+    p.add_argument("--plot", type=pathlib.Path, default=None,
+                   help="write the rank histograms of the truth's posterior quantile (PNG) here")
     p.add_argument("--quick", action="store_true", help="smoke test: 4 datasets, short chains (< 2 min)")
     p.add_argument("--progress", action="store_true", help="print the sampler's progress (stderr)")
     p.add_argument("--out", type=pathlib.Path, default=None, help="save per-dataset results as JSON here")
@@ -238,7 +246,8 @@ def header(args):
           f"{len(jax.devices())} device(s)), float64")
     print(f"command: {' '.join(sys.argv)}")
     print(f"truth: {args.truth}; {args.datasets} datasets in batches of {args.batch}; seed {args.seed}; "
-          f"AIES {args.walkers} walkers × {args.draws} draws ({args.warmup} warm-up)"
+          + ("inference.quadrature" if args.method == "quadrature" else
+             f"AIES {args.walkers} walkers × {args.draws} draws ({args.warmup} warm-up)")
           + ("" if (args.warmup, args.draws) == DEFAULT_LENGTHS["aies"] else
              f" [package default: {DEFAULT_LENGTHS['aies'][1]} draws ({DEFAULT_LENGTHS['aies'][0]} warm-up)]"))
     print(flush=True)
@@ -265,11 +274,26 @@ def main(argv=None):
             t = time.perf_counter()
             truth, dataset, extra = simulate(k_sim, args.truth)
             timing["simulate"] += time.perf_counter() - t
+            if args.method == "quadrature":
+                t = time.perf_counter()
+                post = fit_quadrature(dataset, key=jax.random.fold_in(k_sample, i), table=table)
+                timing["sample"] += time.perf_counter() - t
+                records.append({"index": i, "truth": truth, **extra, "params": summarise_posterior(post, truth),
+                                "warnings": list(post.warnings), "quantile_shift": post.quantile_shift,
+                                "edge_mass": post.edge_mass, "log_evidence_error": post.log_evidence_error})
+                continue
             t = time.perf_counter()
             fit = fit_map(dataset, key=k_map, table=table)
             timing["map"] += time.perf_counter() - t
             batch.append((i, truth, dataset, extra, fit))
 
+        if args.method == "quadrature":
+            done = len(records)
+            elapsed = time.perf_counter() - t_start
+            print(f"{done}/{args.datasets} done, {elapsed:.0f} s elapsed, "
+                  f"~{elapsed / done * (args.datasets - done):.0f} s left; "
+                  f"{sum(bool(r['warnings']) for r in records)} with warnings", flush=True)
+            continue
         t = time.perf_counter()
         posts = fit_posterior_batch([x[2] for x in batch], key=jax.random.fold_in(k_sample, b), table=table,
                                     maps=[x[4] for x in batch], num_warmup=args.warmup,
@@ -304,13 +328,23 @@ def main(argv=None):
     warned = [r for r in records if r["warnings"]]
     print(f"\ndiagnostics warnings: {len(warned)}/{n} datasets")
     for r in warned:
-        print(f"  dataset {r['index']}: truth {_fmt(r['truth'])}: " + "; ".join(
-            w.split(":")[0] for w in r["warnings"])
-            + f" (R-hat max {max(r['r_hat'].values()):.3f}, "
-              f"min ESS {min(min(r['ess_bulk'].values()), min(r['ess_tail'].values())):.0f})")
+        detail = (f" (R-hat max {max(r['r_hat'].values()):.3f}, "
+                  f"min ESS {min(min(r['ess_bulk'].values()), min(r['ess_tail'].values())):.0f})"
+                  if "r_hat" in r else f" (grid check {max(r['quantile_shift']):.3f})")
+        print(f"  dataset {r['index']}: truth {_fmt(r['truth'])}: " + "; ".join(r["warnings"]) + detail)
     if warned and clean:
         print()
         print(coverage_table(clean, "Coverage on the datasets without warnings"))
+    long = [r for r in records if r["truth"]["Lc"] / r["truth"]["R0"] > LONG_CYLINDER]
+    if long and len(long) < n:
+        print()
+        print(coverage_table(long, f"Coverage on the long hot cylinders (true Lc/R0 > {LONG_CYLINDER})"))
+        short = [r for r in records if r["truth"]["Lc"] / r["truth"]["R0"] <= LONG_CYLINDER]
+        print()
+        print(coverage_table(short, f"Coverage on the shorter cylinders (true Lc/R0 <= {LONG_CYLINDER})"))
+    if args.plot is not None:
+        rank_histograms(records, args.plot)
+        print(f"saved {args.plot}")
     if args.truth == "prior":
         rej = np.array([r["prior_rejected"] for r in records])
         same = sum(r["same_trace"] for r in records)
@@ -333,6 +367,27 @@ def main(argv=None):
         with open(args.out, "w" if args.force else "x") as f:
             json.dump(result, f, indent=1)
         print(f"saved {args.out}")
+
+
+def rank_histograms(records, path, bins=10):
+    """Histograms of the truth's posterior quantile per parameter (flat if calibrated), with the
+    binomial ±2σ band of a uniform histogram."""
+    from matplotlib.figure import Figure
+
+    n = len(records)
+    fig = Figure(figsize=(10, 2.6), layout="constrained")
+    axes = fig.subplots(1, len(PARAM_NAMES))
+    expect = n / bins
+    band = 2.0 * math.sqrt(expect * (1.0 - 1.0 / bins))
+    for ax, k in zip(axes, PARAM_NAMES):
+        q = [r["params"][k]["truth_quantile"] for r in records]
+        ax.hist(q, bins=bins, range=(0, 1), color="0.6", edgecolor="k")
+        ax.axhspan(expect - band, expect + band, color="C0", alpha=0.2, lw=0)
+        ax.axhline(expect, color="C0")
+        ax.set_title(k)
+        ax.set_xlabel("posterior quantile of the truth")
+    axes[0].set_ylabel(f"datasets (of {n})")
+    fig.savefig(path, dpi=100)
 
 
 def _fmt(truth):

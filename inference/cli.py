@@ -144,6 +144,7 @@ def run_fit(args):
                             "approximation (try more --starts or check the data)")
     diagnostics = report.map_diagnostics(result, args.starts)
     comparison = None
+    paths = []
     if args.method == "map":
         draws = laplace_draws(result, dataset, key_draws, n=N_DRAWS)
         _progress(f"predicting the expected counts for {N_DRAWS} Laplace draws")
@@ -151,16 +152,18 @@ def run_fit(args):
         replicated = replicate_counts(key_rep, predicted)
         source, title = "Laplace draws", "MAP fit (Laplace predictive band of the expected counts)"
     else:
-        draws, predicted, replicated, diagnostics, comparison = _bayes(
+        draws, predicted, replicated, diagnostics, comparison, idata = _bayes(
             args, dataset, table, result, key_draws, diagnostics)
         source = f"{args.method.upper()} posterior draws"
         title = f"Bayesian fit ({args.method.upper()}): posterior band of the expected counts"
+    if args.method != "map":
+        paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
 
     _progress(f"writing to {out}")
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
                                    map_result=result, draws=draws, metadata=metadata,
                                    diagnostics=diagnostics, model_comparison=comparison, truth=truth)
-    paths = [
+    paths += [
         report.write_summary(summary, os.path.join(out, "summary.json")),
         report.write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")),
         report.plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
@@ -209,7 +212,15 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
         comparison, _ = compare_h_models(dataset, key=k_cmp, table=table, posteriors={"free": post},
                                          maps=result, **options)
         _progress("model comparison: " + comparison["conclusion"])
-    return draws, predicted, replicated, diagnostics, comparison
+    return draws, predicted, replicated, diagnostics, comparison, idata
+
+
+def _write_idata(idata, path):
+    """posterior.nc: the ArviZ InferenceData (``arviz.from_netcdf`` reads it)."""
+    if os.path.exists(path):
+        os.remove(path)  # prepare_out has already cleared --force
+    idata.to_netcdf(path)
+    return path
 
 
 def _dark_rate(text):
@@ -238,7 +249,8 @@ def _add_fit_parser(commands):
         description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP, then NumPyro "
         "posterior sampling with ArviZ diagnostics and a LOO comparison of the h models (or "
         "--method map: Laplace uncertainties only). "
-        "Writes summary.json, predictions.csv, fit.png and corner.png into DIR. "
+        "Writes summary.json, predictions.csv, fit.png, corner.png and (Bayesian methods) "
+        "posterior.nc into DIR. "
         "Metadata flags override <DATA stem>.json/.toml beside the data file.")
     fit.add_argument("data", nargs="?", metavar="DATA.csv",
                      help="CSV with power (W) or conductance (G0), counts, bin_time (s)[, detector]")
