@@ -37,7 +37,7 @@ def table():
     return jaxqpc.YieldTable()
 
 
-def _dataset(table, n=16, bin_time=0.5, seed=0, truth=TRUTH, n_det=2):
+def _dataset(table, n=10, bin_time=0.5, seed=0, truth=TRUTH, n_det=2):
     """n powers (N = 3.5 … 7), each measured by n_det detectors with equal dark rates."""
     g0 = jaxqpc.CONDUCTANCE_QUANTUM_S
     n_ch = np.tile(np.linspace(3.5, 7.0, n), n_det)
@@ -80,9 +80,10 @@ def test_merged_rows_give_the_same_log_likelihood(table):
     ds = _dataset(table)
     merged, offset = quad.merge_rows(ds)
     assert merged.n_rows == ds.n_rows // 2
-    for i, p in enumerate([TRUTH, {"eta": 0.9, "Lc": 0.3, "R0": 1.5, "h": 1e-2}]):
-        full = float(lik.log_likelihood(p, ds, table))
-        assert float(lik.log_likelihood(p, merged, table)) + offset == pytest.approx(full, abs=1e-9)
+    log_likelihood = jax.jit(lik.log_likelihood)
+    for p in [TRUTH, {"eta": 0.9, "Lc": 0.3, "R0": 1.5, "h": 1e-2}]:
+        full = float(log_likelihood(p, ds, table))
+        assert float(log_likelihood(p, merged, table)) + offset == pytest.approx(full, abs=1e-9)
 
 
 def _truncation_mass(r0_min):
@@ -98,8 +99,8 @@ def _brute_force_log_evidence(ds, table, h):
     from inference.params import min_radius_nm
 
     r0_min = float(min_radius_nm(ds))
-    a = np.linspace(math.log(r0_min), math.log(r0_min) + 2.5, 121)
-    b = np.linspace(-5.0, 0.0, 121)
+    a = np.linspace(math.log(r0_min), math.log(r0_min) + 2.5, 101)
+    b = np.linspace(-5.0, 0.0, 101)
     eta = np.linspace(0.0, 1.0, 201)[1:]
     A, B = np.meshgrid(a, b, indexing="ij")
     r0, lc = np.exp(A).ravel(), 1.5 * np.exp(A + B).ravel()
@@ -121,7 +122,7 @@ def _brute_force_log_evidence(ds, table, h):
 
 @pytest.mark.parametrize("h", [0.0, np.inf])
 def test_evidence_matches_brute_force(table, h):
-    ds = _dataset(table, n=10)
+    ds = _dataset(table)
     post = quad.fit_quadrature(ds, key=jax.random.PRNGKey(0), table=table, h=h, n_draws=200)
     brute = _brute_force_log_evidence(ds, table, h)
     assert post.log_evidence == pytest.approx(brute, abs=0.02)
@@ -145,14 +146,15 @@ def test_eta_draws_follow_the_exact_conditional(table):
 def test_example_like_fit_reports_checks_and_respects_the_domain(table):
     from inference.params import min_radius_nm
 
-    ds = _dataset(table)
+    ds = _dataset(table, n=16)
     post = quad.fit_quadrature(ds, key=jax.random.PRNGKey(1), table=table, n_draws=2000)
     p = post.params
     assert np.all((p["eta"] > 0) & (p["eta"] <= 1))
     assert np.all(p["R0"] >= float(min_radius_nm(ds)) * (1 - 1e-12))
     assert np.all(p["Lc"] <= 1.5 * p["R0"] * (1 + 1e-12))
     assert np.all((p["h"] >= 1e-3 * (1 - 1e-12)) & (p["h"] <= 1e3 * (1 + 1e-12)))
-    assert max(post.quantile_shift) <= quad.QUANTILE_TOLERANCE
+    assert max(post.quantile_shift) <= quad.QUANTILE_TOLERANCE  # resolved here (not everywhere: docs)
+    assert not post.warnings
     assert set(post.edge_mass) == set(quad.EDGES)
     assert post.outer_mass < quad.EDGE_MASS_WARNING
     # grid quantiles and draw quantiles of the same posterior agree (4000 draws: ± ~0.01 in probability)
