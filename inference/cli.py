@@ -48,7 +48,8 @@ def _progress(msg):
 
 
 def prepare_out(out, force):
-    """The absolute output directory ``out``, created if missing.
+    """The absolute output directory ``out``, checked before any work (created by the caller when
+    it writes, so a failing command leaves nothing behind).
 
     Raises :class:`UsageError` if ``out`` is a file, or an existing non-empty
     directory and ``force`` is false: nothing the user has is overwritten
@@ -60,7 +61,6 @@ def prepare_out(out, force):
     if os.path.isdir(path) and os.listdir(path) and not force:
         raise UsageError(f"refusing to overwrite: the output directory {path} is not empty "
                          "(use --force to write into it, or choose another --out)")
-    os.makedirs(path, exist_ok=True)
     return path
 
 
@@ -70,6 +70,7 @@ def _figures(args):
     module = qpc if args.paper == "qpc" else emission
     options = {"printed_eq5": args.printed_eq5} if args.paper == "emission" else {}
     out = prepare_out(args.out, args.force)
+    os.makedirs(out, exist_ok=True)
     resolution = "low" if args.low_res else "full"
     start = time.perf_counter()
     for path in module.make_figures(out, resolution=resolution, **options):
@@ -156,10 +157,11 @@ def run_fit(args):
             args, dataset, table, result, key_draws, diagnostics)
         source = f"{args.method.upper()} posterior draws"
         title = f"Bayesian fit ({args.method.upper()}): posterior band of the expected counts"
-    if args.method != "map":
-        paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
 
     _progress(f"writing to {out}")
+    os.makedirs(out, exist_ok=True)
+    if args.method != "map":
+        paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
                                    map_result=result, draws=draws, metadata=metadata,
                                    diagnostics=diagnostics, model_comparison=comparison, truth=truth)

@@ -1,6 +1,6 @@
 """``jaxqpc fit``: MAP and Bayesian fits of the bundled example, their report files, the errors.
 
-The Bayesian fit runs with short chains (``--samples 3000 --warmup 1000``) to keep
+The Bayesian fit runs with short chains (``--samples 1500 --warmup 500``) to keep
 CI fast; the defaults are longer (see inference.sample).
 """
 
@@ -27,9 +27,10 @@ def example_fit(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bayes_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes") / "out"
-    # --starts 16 and these lengths match tests/test_inference_bayes.py: compilations are shared
-    assert main(["fit", "--example", "--out", str(out), "--starts", "16", "--samples", "3000",
-                 "--warmup", "1000"]) == 0
+    # --starts 16 and the comparison's lengths (500 + 1500 // 4) match tests/test_inference_bayes.py:
+    # run in one process, the compilations are shared
+    assert main(["fit", "--example", "--out", str(out), "--starts", "16", "--samples", "1500",
+                 "--warmup", "500"]) == 0
     return out
 
 
@@ -106,7 +107,7 @@ def test_bayes_summary(bayes_fit):
     d = s["diagnostics"]
     for key in ("r_hat", "ess_bulk", "ess_tail"):
         assert set(d[key]) == set(PARAMS), key
-    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 3000
+    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 1500
     assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 16
     assert {m["model"] for m in s["model_comparison"]["models"]} == {"free", "zero", "infinite"}
     assert "h is not measurable" in s["model_comparison"]["conclusion"]

@@ -39,28 +39,63 @@ POINTS = [
 ]
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_gradient_matches_central_differences(point):
-    jac = np.array(_jacobian(*map(jnp.asarray, point)))  # (param, output)
-    assert np.all(np.isfinite(jac))
+def _central_or_one_sided(point):
+    """Per parameter (mu, bias, kT, length): (up, down, step), FD = (f(up) - f(down)) / step."""
     base = np.array(point, dtype=float)
+    out = []
     for k, name in enumerate(["mu", "bias", "kT", "length"]):
         h = 1e-6 if name != "kT" else 1e-7
         up, down = base.copy(), base.copy()
         up[k] += h
+        down[k] -= h
         if name == "kT" and base[k] == 0.0:  # one-sided: kT ≥ 0 (the derivative is 0 there)
-            fd = (np.array(_values(*up)) - np.array(_values(*base))) / h
-            tol = 1e-5
+            out.append((up, base, h))
+        elif name in ("mu", "bias") and (base[0] - base[1] / 2 - h < 0):
+            out.append((up, base, h))
         else:
-            down[k] -= h
-            if name in ("mu", "bias") and (base[0] - base[1] / 2 - h < 0):
-                fd = (np.array(_values(*up)) - np.array(_values(*base))) / h
-            else:
-                fd = (np.array(_values(*up)) - np.array(_values(*down))) / (2 * h)
-            tol = 1e-5
-        scale = np.maximum(np.abs(fd), np.abs(np.array(_values(*base))))
-        err = np.abs(jac[k] - fd)
-        assert np.all(err <= tol * (1.0 + scale)), f"d/d{name}: {jac[k]} vs FD {fd}"
+            out.append((up, down, 2 * h))
+    return out
+
+
+@pytest.fixture(scope="module")
+def jacobians_and_differences():
+    """For every point: the Jacobian (one compiled function for all points) and the
+    finite differences. Evaluations sharing (kT, length) go in one call with mu and
+    bias arrays, so the thermal table is computed once per (kT, length), not per
+    evaluation; every call has the same shapes (one compilation)."""
+    results = []
+    for point in POINTS:
+        jac = np.array(_jacobian(*map(jnp.asarray, point)))  # (param, output)
+        stencil = _central_or_one_sided(point)
+        evals = [np.array(point, dtype=float)] + [x for up, down, _ in stencil for x in (up, down)]
+        groups = {}
+        for i, e in enumerate(evals):
+            groups.setdefault((e[2], e[3]), []).append(i)
+        values = [None] * len(evals)
+        for (kT, length), idx in groups.items():
+            mu = np.zeros(6)
+            bias = np.ones(6)
+            mu[: len(idx)] = [evals[i][0] for i in idx]
+            bias[: len(idx)] = [evals[i][1] for i in idx]
+            mu[len(idx):], bias[len(idx):] = mu[0], bias[0]  # padding: a valid point
+            v = np.array(_values(jnp.asarray(mu), jnp.asarray(bias), jnp.asarray(kT), jnp.asarray(length)))
+            for j, i in enumerate(idx):
+                values[i] = v[:, j]
+        fd = np.stack([(values[1 + 2 * k] - values[2 + 2 * k]) / step
+                       for k, (_, _, step) in enumerate(stencil)])
+        results.append((jac, fd, values[0]))
+    return results
+
+
+@pytest.mark.parametrize("index", range(len(POINTS)), ids=[f"point{i}" for i in range(len(POINTS))])
+def test_gradient_matches_central_differences(jacobians_and_differences, index):
+    jac, fd, base_value = jacobians_and_differences[index]
+    assert np.all(np.isfinite(jac))
+    tol = 1e-5
+    for k, name in enumerate(["mu", "bias", "kT", "length"]):
+        scale = np.maximum(np.abs(fd[k]), np.abs(base_value))
+        err = np.abs(jac[k] - fd[k])
+        assert np.all(err <= tol * (1.0 + scale)), f"d/d{name}: {jac[k]} vs FD {fd[k]}"
 
 
 def test_kT_derivative_vanishes_at_zero_temperature():

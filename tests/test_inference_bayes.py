@@ -165,8 +165,9 @@ def test_map_on_the_well_measured_combination(maps, posteriors):
 # 3. the kernels agree ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sampler,options", [
-    ("ess", dict(num_warmup=300, num_samples=600, walkers=16)),
-    ("nuts", dict(num_warmup=300, num_samples=300, chains=2)),
+    # short runs: on seeds 5-9 the quantiles agree to ≤ 0.18 (ESS) and ≤ 0.21 (NUTS) of the width
+    ("ess", dict(num_warmup=150, num_samples=300, walkers=16)),
+    ("nuts", dict(num_warmup=150, num_samples=150, chains=2)),
 ])
 def test_other_kernels_agree_with_aies(example, table, maps, posteriors, sampler, options):
     post = fit_posterior(example, key=jax.random.PRNGKey(5), table=table, maps=maps[0],
@@ -180,7 +181,7 @@ def test_other_kernels_agree_with_aies(example, table, maps, posteriors, sampler
         width = q_ref[2] - q_ref[0]
         np.testing.assert_allclose(q_got, q_ref, atol=0.35 * width, err_msg=f"{sampler} {name}")
     if sampler == "nuts":
-        assert post.u.shape == (2, 300, 4)
+        assert post.u.shape == (2, 150, 4)
         assert post.num_steps.min() >= 1 and post.num_steps.dtype.kind == "i"
 
 
@@ -265,7 +266,7 @@ def test_conclusion_rule():
 def test_loo_comparison_of_the_h_models(example, table, maps, posteriors):
     comparison, idata = compare_h_models(example, key=jax.random.PRNGKey(2), table=table,
                                          posteriors={"free": posteriors[0]}, maps=maps[0],
-                                         num_warmup=1000, num_samples=750, progress=True)
+                                         num_warmup=500, num_samples=375, progress=True)
     # (lengths and progress as in the CLI test's comparison: one compilation serves both)
     rows = comparison["models"]
     assert {r["model"] for r in rows} == {"free", "zero", "infinite"}
