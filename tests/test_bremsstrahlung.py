@@ -267,7 +267,7 @@ def test_yield_tabulated_detector_against_quad():
 
 
 def test_yield_ratios_to_closed_form():
-    """PHYSICS_NOTES: full (Eq. 17) integral / closed form = 1.03 at 1000 K, 0.76 at 3500 K;
+    """docs/errata-buret2020.md: full (Eq. 17) integral / closed form = 1.03 at 1000 K, 0.76 at 3500 K;
     the closed form is the low-T rising-edge asymptote of the Eq. 17 integral to ~3 %."""
     T = np.array([1000.0, 2000.0, 3000.0, 3500.0])
     closed = np.asarray(photon_yield(T, spectrum="closed_form"))

@@ -87,7 +87,7 @@ def test_figure_numbers_match_the_paper(low_res_dir):
     fig4 = qpc.fig4_data("low")  # Fig. 4: the upstream reservoir is cooled at large k_BT
     assert np.all(fig4["power_left"][:, -1] < 0)
     assert np.all(fig4["power_left"][:, 0] > 0)
-    # onsets of P_L < 0 at μ̄ = E1 (PHYSICS_NOTES: 0.048 and 0.134 for eV = 0.2, 0.6 E1)
+    # onsets of P_L < 0 at μ̄ = E1 (docs/errata-blaas-anselmi2022.md: 0.048 and 0.134 for eV = 0.2, 0.6 E1)
     np.testing.assert_allclose(fig4["cooling_onset"], [0.048, 0.134], atol=0.003)
 
 

@@ -272,7 +272,7 @@ def test_loo_comparison_of_the_h_models(example, table, maps, posteriors):
     assert {r["model"] for r in rows} == {"free", "zero", "infinite"}
     assert [r["rank"] for r in rows] == [0, 1, 2]
     assert all(np.isfinite(r["elpd_loo"]) and r["se"] > 0 for r in rows)
-    # at Lc/R0 ≈ 1/8 the h limits give the same counts (PHYSICS_NOTES): not distinguishable
+    # at Lc/R0 ≈ 1/8 the h limits give the same counts (docs/errata-buret2020.md): not distinguishable
     assert max(r["elpd_diff"] for r in rows) < 1.0
     assert "do not distinguish" in comparison["conclusion"]
     assert "h" not in idata["zero"].posterior  # h fixed: not a parameter

@@ -1,6 +1,6 @@
 """Transmission models against the independent reference (tests/reference/qpc_reference.py).
 
-AbruptQPC: Eqs. 18-20 of Blaas-Anselmi et al. 2022 (see shared/PHYSICS_NOTES.md);
+AbruptQPC: Eqs. 18-20 of Blaas-Anselmi et al. 2022 (see docs/errata-blaas-anselmi2022.md);
 SaddlePointQPC: Buttiker's formula; TabulatedTransmission: scipy's PCHIP.
 """
 
@@ -183,7 +183,7 @@ def test_abrupt_plateaus(ell):
 
 
 def test_abrupt_paper_value_foot_of_first_step():
-    """PHYSICS_NOTES: mu = E1 sits at the foot of the first step, T(1) ~ 0.09 for ell = 1."""
+    """docs/errata-blaas-anselmi2022.md: mu = E1 sits at the foot of the first step, T(1) ~ 0.09 for ell = 1."""
     t = float(jaxqpc.AbruptQPC(length=1.0).transmission(1.0))
     assert abs(t - 0.09) < 0.005
     assert abs(t - ref.abrupt_transmission(1.0, 1.0)) <= ATOL_T

@@ -279,7 +279,7 @@ def test_power_identities_random_grid():
 
 
 # ---------------------------------------------------------------------------
-# Numbers from PHYSICS_NOTES (ell = 1)
+# Numbers from docs/errata-blaas-anselmi2022.md (ell = 1)
 # ---------------------------------------------------------------------------
 
 

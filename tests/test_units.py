@@ -21,7 +21,7 @@ def test_subband_energy_numbers_from_the_paper():
 
 
 def test_density_example_of_section_4():
-    # n = 2e11 cm^-2 and ε_F = 4 E1: E1 = 1.79 meV, 2w = 56 nm (PHYSICS_NOTES)
+    # n = 2e11 cm^-2 and ε_F = 4 E1: E1 = 1.79 meV, 2w = 56 nm (docs/errata-blaas-anselmi2022.md)
     u = jaxqpc.QPCUnits.from_density(2e11, 4.0)
     assert float(u.e1_eV) == pytest.approx(1.786e-3, rel=1e-3)
     assert float(u.width_nm) == pytest.approx(56.05, rel=1e-3)

@@ -1,6 +1,6 @@
 """Independent high-precision reference for the peak electron temperature of
 Buret et al. 2020 (Sec. 4.2, Eqs. 1-5), with the corrections of
-``shared/PHYSICS_NOTES.md`` (Eq. 5 has zeta*ell/2, mu_0 ~ sqrt(2h)).
+``docs/errata-buret2020.md`` (Eq. 5 has zeta*ell/2, mu_0 ~ sqrt(2h)).
 
 Nothing here imports :mod:`jaxqpc`; only NumPy, SciPy and mpmath.
 
@@ -83,7 +83,7 @@ __all__ = [
 
 DEFAULT_TERMS = 100_000
 
-# free-electron gold (PHYSICS_NOTES: E_F = 5.53 eV, lambda_F = 0.52 nm)
+# free-electron gold (docs/errata-buret2020.md: E_F = 5.53 eV, lambda_F = 0.52 nm)
 GOLD_EF_EV = 5.53
 GOLD_LAMBDA_F_NM = 0.52
 

@@ -2,7 +2,7 @@
 
 Blaas-Anselmi, Helluin, Jalabert, Weick, Weinmann, SciPost Phys. 12, 105 (2022),
 Eqs. 1-5 (transport) and 18-20 (abrupt constriction), with the symbols restored
-in ``shared/PHYSICS_NOTES.md``.
+in ``docs/errata-blaas-anselmi2022.md``.
 
 Dimensionless units: energies in E1, wavevectors in Q1, so eps = k**2,
 Q_n = n, E_n = n**2; ell = L/(2w) so the phase K_n L = pi * ell * K_n.
