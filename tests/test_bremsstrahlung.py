@@ -13,17 +13,16 @@ import math
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import equinox as eqx  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from scipy.integrate import dblquad, quad  # noqa: E402
-from scipy.special import expit  # noqa: E402
+import equinox as eqx
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+from scipy.integrate import dblquad, quad
+from scipy.special import expit
 
-from jaxqpc._bremsstrahlung import (  # noqa: E402
+from jaxqpc._bremsstrahlung import (
     DetectorResponse,
     TabulatedDetectorResponse,
     bremsstrahlung_beta,
@@ -60,7 +59,7 @@ def ref_F(w, T, ef=EF, eps=1e-13):
     if b > w:  # int_w^b (u - w)^(1/2) [sqrt(u) bracket] du, QAWS
         total += quad(lambda u: np.sqrt(u) * _bracket(u, w, ef, kT), w, b, weight="alg",
                       wvar=(0.5, 0.0), epsabs=0, epsrel=eps, limit=500)[0]
-    g = lambda u: np.sqrt(u * (u - w)) * _bracket(u, w, ef, kT)  # noqa: E731
+    g = lambda u: np.sqrt(u * (u - w)) * _bracket(u, w, ef, kT)
     total += quad(g, b, c, epsabs=0, epsrel=eps, limit=500)[0]
     total += quad(g, c, c + 60 * kT, epsabs=0, epsrel=eps, limit=500)[0]
     return total
@@ -88,9 +87,9 @@ def ref_Q(E, knots=(E1, E2, E3), eta=0.65):
 def ref_yield(T, kind, Q=ref_Q, knots=(E1, E2, E3), ef=EF):
     """photons m^-2 s^-1: int Q(E) S(E) dE / hbar, panel by panel between the knots."""
     if kind == "eq17":
-        s = lambda E: ref_eq17_SI(E, T, ef)  # noqa: E731
+        s = lambda E: ref_eq17_SI(E, T, ef)
     else:
-        s = lambda E: ref_spectrum_SI(E, T, ref_F(E, T, ef, eps=1e-12))  # noqa: E731
+        s = lambda E: ref_spectrum_SI(E, T, ref_F(E, T, ef, eps=1e-12))
     return sum(quad(lambda E: Q(E) * s(E) / HBAR_EVS, a, b, epsabs=0, epsrel=1e-11)[0]
                for a, b in zip(knots[:-1], knots[1:]))
 
@@ -259,7 +258,7 @@ def test_yield_tabulated_detector_against_quad():
     eff = np.array([0.05, 0.3, 0.6, 0.7, 0.5, 0.2])
     tab = TabulatedDetectorResponse(lam, eff)
     knots = tuple(H * C / QE * 1e9 / lam)  # ascending in energy, like eff
-    Q = lambda E: float(np.interp(E, knots, eff)) if knots[0] <= E <= knots[-1] else 0.0  # noqa: E731
+    Q = lambda E: float(np.interp(E, knots, eff)) if knots[0] <= E <= knots[-1] else 0.0
     for T in (800.0, 3000.0):
         for kind in ("eq17", "exact"):
             want = ref_yield(T, kind, Q=Q, knots=knots)
@@ -303,7 +302,7 @@ def test_F_gradients(w, T, ef):
 
 @pytest.mark.parametrize("approximation", ["exact", "eq17"])
 def test_spectrum_gradients(approximation):
-    f = lambda w, T, ef: bremsstrahlung_spectrum(w, T, ef, approximation)  # noqa: E731
+    f = lambda w, T, ef: bremsstrahlung_spectrum(w, T, ef, approximation)
     w, T, ef = 1.7, 2500.0, 5.53
     g = jax.grad(f, argnums=(0, 1, 2))(w, T, ef)
     fds = (_fd(lambda x: f(x, T, ef), w, 1e-6), _fd(lambda x: f(w, x, ef), T, 1e-3),

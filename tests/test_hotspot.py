@@ -11,17 +11,16 @@ Eq. 26 is evaluated with a finite-difference p_R'.
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from scipy import optimize, special  # noqa: E402
-from scipy.interpolate import PchipInterpolator  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import optimize, special
+from scipy.interpolate import PchipInterpolator
 
-import jaxqpc  # noqa: E402
-from jaxqpc._hotspot import HotSpot, hot_spot, hot_spot_position  # noqa: E402
-from tests.reference import qpc_reference as ref  # noqa: E402
+import jaxqpc
+from jaxqpc._hotspot import HotSpot, hot_spot, hot_spot_position
+from tests.reference import qpc_reference as ref
 
 A = 0.04
 # grid_length fixed so that models with different (traced or concrete) lengths
@@ -51,15 +50,15 @@ class RefHotSpot:
     def p(self, e):  # Eq. 3b without the 2/h
         return (e - self.mu_r) * self.T(e) * self.window(e)
 
-    def l(self, e):  # Eq. 23
+    def inv_length(self, e):  # Eq. 23, l(ε)
         return self.eref * np.sqrt(e + self.bias / 2) / (self.a * (e - self.mu_r) ** 2)
 
     def dl(self, e):
-        return self.l(e) * (0.5 / (e + self.bias / 2) - 2.0 / (e - self.mu_r))
+        return self.inv_length(e) * (0.5 / (e + self.bias / 2) - 2.0 / (e - self.mu_r))
 
     def l_inverse(self, r):
         lo = self.mu_r + 1e-9 * self.bias
-        return optimize.brentq(lambda e: self.l(e) - r, lo, self.top, xtol=1e-15, rtol=1e-15)
+        return optimize.brentq(lambda e: self.inv_length(e) - r, lo, self.top, xtol=1e-15, rtol=1e-15)
 
     def p_of_r(self, r):  # Eq. 25
         e = self.l_inverse(r)
@@ -67,7 +66,7 @@ class RefHotSpot:
 
     def r_grid(self, n=1500):
         """Geometric r-grid from l(top) to l(mu_R + 2 % of eV)."""
-        return np.geomspace(self.l(self.top), self.l(self.mu_r + 0.02 * self.bias), n)
+        return np.geomspace(self.inv_length(self.top), self.inv_length(self.mu_r + 0.02 * self.bias), n)
 
     def maximum(self):
         r = self.r_grid()
@@ -131,7 +130,7 @@ def test_matches_independent_maximum(mu, bias, kT, reference):
     assert abs(r_ref_model.printed_condition(e_star + 0.2 * kT)) > 1e-3
     assert abs(r_ref_model.printed_condition(e_star - 0.2 * kT)) > 1e-3
     # r* = l(eps*) and the independent maximiser of p_R(r)
-    assert r_star == pytest.approx(r_ref_model.l(e_star), rel=1e-12)
+    assert r_star == pytest.approx(r_ref_model.inv_length(e_star), rel=1e-12)
     r_max, i = r_ref_model.maximum()
     assert 0 < i < 1499
     assert r_star == pytest.approx(r_max, rel=1e-6)
@@ -144,7 +143,7 @@ def test_zero_temperature_edge():
     r_ref_model = RefHotSpot(abrupt(1.0), mu, bias, 0.0)
     hs = hot_spot(MODEL, mu, bias, 0.0)
     assert float(hs.energy) == mu + bias / 2
-    assert float(hs.radius) == pytest.approx(r_ref_model.l(mu + bias / 2), rel=1e-14)
+    assert float(hs.radius) == pytest.approx(r_ref_model.inv_length(mu + bias / 2), rel=1e-14)
     r = r_ref_model.r_grid()
     vals = [r_ref_model.p_of_r(x) for x in r]
     assert int(np.argmax(vals)) == 0  # r[0] = l(mu_L)
@@ -174,7 +173,7 @@ def test_condition_is_log_derivative():
     h = 1e-5
     for e in (3.7, 4.1, 4.45, 4.6):
         K, u = e + 0.5, e - m.mu_r
-        logd = lambda x: np.log(m.p(x) / abs(m.dl(x)))  # noqa: E731
+        logd = lambda x: np.log(m.p(x) / abs(m.dl(x)))
         dlog = (logd(e + h) - logd(e - h)) / (2 * h)
         dp = (m.p(e + h) - m.p(e - h)) / (2 * h)
         printed = (24 * K**2 - 8 * K * u - u**2) * m.p(e) + 2 * K * u * (4 * K - u) * dp

@@ -19,22 +19,21 @@ import math
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.stats  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
 
-import jaxqpc  # noqa: E402
-from inference import likelihood as lik  # noqa: E402
-from inference import params as prm  # noqa: E402
-from inference.data import example_metadata, load_example  # noqa: E402
-from inference.diagnostics import (_conclusion, compare_h_models, diagnose, thin,  # noqa: E402
+import jaxqpc
+from inference import likelihood as lik
+from inference import params as prm
+from inference.data import example_metadata, load_example
+from inference.diagnostics import (_conclusion, compare_h_models, diagnose, thin,
                                    to_inference_data)
-from inference.optimize import fit_map  # noqa: E402
-from inference.sample import Posterior, fit_posterior, fit_posterior_batch  # noqa: E402
-from inference.simulate import simulate_experiment  # noqa: E402
+from inference.optimize import fit_map
+from inference.sample import Posterior, fit_posterior, fit_posterior_batch
+from inference.simulate import simulate_experiment
 
 PARAMS = ("eta", "Lc", "R0", "h")
 SHORT = dict(num_warmup=1000, num_samples=3000)  # ~3 s per AIES run after compilation
@@ -83,7 +82,7 @@ def test_fixed_h_coordinates(example, h):
     back = prm.to_unconstrained(p, example, h)
     np.testing.assert_allclose(back, u, rtol=1e-12)
     # log|det J| of the 3x3 map (η, Lc, R0)(u) by central differences
-    f = lambda v: np.array([float(prm.to_physical(jnp.asarray(v), example, h)[k])  # noqa: E731
+    f = lambda v: np.array([float(prm.to_physical(jnp.asarray(v), example, h)[k])
                             for k in ("eta", "Lc", "R0")])
     eps = 1e-6
     jac = np.stack([(f(np.asarray(u) + eps * e) - f(np.asarray(u) - eps * e)) / (2 * eps)
@@ -297,7 +296,6 @@ def test_errors(example, second, table):
 
 SHARDED = """
 import os, jax
-jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp, numpy as np, jaxqpc
 from inference.data import load_example
 from inference.likelihood import sample_prior

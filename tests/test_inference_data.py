@@ -17,17 +17,14 @@ import json
 import math
 import os
 
-import jax
 
-jax.config.update("jax_enable_x64", True)
+import numpy as np
+import pytest
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import jaxqpc  # noqa: E402
-from inference.data import (DataError, example_metadata, example_path, load_csv,  # noqa: E402
+import jaxqpc
+from inference.data import (DataError, example_metadata, example_path, load_csv,
                             load_example, power_from_conductance, read_metadata, save_csv)
-from inference.dataset import Dataset  # noqa: E402
+from inference.dataset import Dataset
 
 G0_S = 2.0 * 1.602176634e-19**2 / 6.62607015e-34
 META = {"source_voltage": 0.7, "series_resistance": 470.0, "dark_rate": [300.0, 300.0]}

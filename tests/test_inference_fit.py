@@ -19,20 +19,19 @@ import math
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import equinox as eqx  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.stats  # noqa: E402
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
 
-import jaxqpc  # noqa: E402
-from inference import likelihood as lik  # noqa: E402
-from inference import params as prm  # noqa: E402
-from inference.data import load_example  # noqa: E402
-from inference.dataset import Dataset  # noqa: E402
-from inference.optimize import fit_map, laplace_draws  # noqa: E402
+import jaxqpc
+from inference import likelihood as lik
+from inference import params as prm
+from inference.data import load_example
+from inference.dataset import Dataset
+from inference.optimize import fit_map, laplace_draws
 
 TRUTH = {"eta": 0.43, "Lc": 0.13, "R0": 1.04, "h": 1.0}
 VS, RS, BIN, DARK = 0.7, 470.0, 0.01, 300.0

@@ -5,16 +5,15 @@ import time
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.special as sc  # noqa: E402
-from scipy.optimize import brentq  # noqa: E402
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import scipy.special as sc
+from scipy.optimize import brentq
 
-from jaxqpc._sidewall import _bessel_zero_tables, sidewall_eigenvalues, sidewall_eigenvalues_squared  # noqa: E402
+from jaxqpc._sidewall import _bessel_zero_tables, sidewall_eigenvalues, sidewall_eigenvalues_squared
 
 N = 2000  # roots computed in the value tests
 H_CHECK = [0.0, 1e-300, 1e-12, 1e-6, 1e-3, 0.1, 1.0, 10.0, 1e3, 1e6, 1e12, 1e300, np.inf]
@@ -42,7 +41,7 @@ def values():
 
 
 def _brentq_root(h, n):
-    f = lambda m: m * sc.j1(m) - h * sc.j0(m)  # noqa: E731
+    f = lambda m: m * sc.j1(m) - h * sc.j0(m)
     a, b = Z1[n], Z0[n]
     fa, fb = f(a), f(b)
     if np.sign(fa) == np.sign(fb):  # h so small (or large) that the root is the end point to rounding
@@ -109,8 +108,8 @@ H_D = jnp.array([0.0, 1e-12, 1e-6, 1e-3, 0.1, 1.0, 10.0, 1e3, 1e6, np.inf])
 @functools.cache
 def jac():
     """mu, dmu/dh (forward and reverse mode), mu^2 and d(mu^2)/dh at H_D: one compile."""
-    f = lambda h: sidewall_eigenvalues(h, ND)  # noqa: E731
-    g = lambda h: sidewall_eigenvalues_squared(h, ND)  # noqa: E731
+    f = lambda h: sidewall_eigenvalues(h, ND)
+    g = lambda h: sidewall_eigenvalues_squared(h, ND)
 
     @jax.jit
     @jax.vmap
@@ -137,7 +136,7 @@ def test_derivative_matches_implicit_formula():
         for h in (1e3, 1e6):
             i = list(np.asarray(H_D)).index(h)
             for n in (0, 1, 10, 100):
-                f = lambda m: m * mpmath.besselj(1, m) - h * mpmath.besselj(0, m)  # noqa: E731
+                f = lambda m: m * mpmath.besselj(1, m) - h * mpmath.besselj(0, m)
                 m = mpmath.findroot(f, mpmath.mpf(float(d["mu"][i, n])))
                 j0m, j1m = mpmath.besselj(0, m), mpmath.besselj(1, m)
                 ref = float(j0m / (m * j0m + h * j1m))
@@ -179,15 +178,15 @@ def test_derivative_at_large_and_infinite_h():
 
 
 def test_second_derivatives():
-    f = lambda h: sidewall_eigenvalues(h, 5)  # noqa: E731
-    g = lambda h: sidewall_eigenvalues_squared(h, 5)  # noqa: E731
+    f = lambda h: sidewall_eigenvalues(h, 5)
+    g = lambda h: sidewall_eigenvalues_squared(h, 5)
 
     @jax.jit
     @jax.vmap
     def second(h):  # forward over forward: the cheapest to compile
         one = jnp.ones_like(h)
-        df = lambda h: jax.jvp(f, (h,), (one,))[1]  # noqa: E731
-        dg = lambda h: jax.jvp(g, (h,), (one,))[1]  # noqa: E731
+        df = lambda h: jax.jvp(f, (h,), (one,))[1]
+        dg = lambda h: jax.jvp(g, (h,), (one,))[1]
         return jax.jvp(df, (h,), (one,))[1], jax.jvp(dg, (h,), (one,))[1], df(h)
 
     m2, s2, d1 = map(np.asarray, second(jnp.array([0.0, 1.0, jnp.inf, 1.0 - 1e-4, 1.0 + 1e-4])))

@@ -16,14 +16,13 @@ test here reuses the default configuration.
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-import jaxqpc  # noqa: E402
-from inference.data import example_metadata, load_csv, load_example  # noqa: E402
-from inference.simulate import EXAMPLE_SEED, EXAMPLE_TRUTH, simulate_experiment, write_example  # noqa: E402
+import jaxqpc
+from inference.data import example_metadata, load_csv, load_example
+from inference.simulate import EXAMPLE_SEED, EXAMPLE_TRUTH, simulate_experiment, write_example
 
 VS, RS, DARK, BIN = 0.7, 470.0, 300.0, 0.01
 

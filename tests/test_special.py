@@ -9,15 +9,14 @@ import functools
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import mpmath  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.special as sc  # noqa: E402
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import scipy.special as sc
 
-from jaxqpc.special import i0e, i1e, j0, j1, j1x, k0e, k1e  # noqa: E402
+from jaxqpc.special import i0e, i1e, j0, j1, j1x, k0e, k1e
 
 FUNCS = {"j0": j0, "j1": j1, "i0e": i0e, "i1e": i1e, "k0e": k0e, "k1e": k1e}
 SCIPY = {"j0": sc.j0, "j1": sc.j1, "i0e": sc.i0e, "i1e": sc.i1e, "k0e": sc.k0e, "k1e": sc.k1e}

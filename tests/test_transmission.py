@@ -219,8 +219,8 @@ def test_abrupt_grad_matches_finite_difference_of_reference():
 def test_abrupt_vmap_and_jit_over_lengths():
     e = jnp.asarray([0.5, 1.0, 2.5, 4.0, 7.3, 16.0, 29.0])
     ls = jnp.asarray([0.3, 1.0, 2.5, 4.0])
-    vm = jax.vmap(lambda l: jaxqpc.AbruptQPC(length=l).transmission(e))(ls)
-    jv = jax.jit(jax.vmap(lambda l: jaxqpc.AbruptQPC(length=l).transmission(e)))(ls)
+    vm = jax.vmap(lambda ell: jaxqpc.AbruptQPC(length=ell).transmission(e))(ls)
+    jv = jax.jit(jax.vmap(lambda ell: jaxqpc.AbruptQPC(length=ell).transmission(e)))(ls)
     jt = jax.jit(lambda m, x: m.transmission(x))
     assert vm.shape == (4, 7)
     for i, ell in enumerate(np.asarray(ls)):
@@ -230,7 +230,7 @@ def test_abrupt_vmap_and_jit_over_lengths():
         got = jt(jaxqpc.AbruptQPC(length=float(ell)), e)  # model as a PyTree argument
         np.testing.assert_allclose(np.asarray(got), want, rtol=0, atol=ATOL_T)
     # grad with respect to the length runs and is finite
-    g = jax.grad(lambda l: jaxqpc.AbruptQPC(length=l).transmission(2.5))(1.0)
+    g = jax.grad(lambda ell: jaxqpc.AbruptQPC(length=ell).transmission(2.5))(1.0)
     assert np.isfinite(float(g))
 
 

@@ -19,9 +19,9 @@ import jax
 
 jax.config.update("jax_enable_x64", True)  # also set by conftest; here for `python tests/...`
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import pytest
 from scipy.interpolate import PchipInterpolator
 from scipy.optimize import brentq
 
@@ -269,13 +269,13 @@ def test_power_identities_random_grid():
     kT = rng.uniform(0.0, 0.1, 2000)
     results.append((mu[s], bias[s], jaxqpc.transport(model, mu[s], bias[s], kT)))
     for m, b, r in results:
-        I, J, PL, PR, PA = (np.asarray(getattr(r, q)) for q in QUANTITIES)
+        cur, J, PL, PR, PA = (np.asarray(getattr(r, q)) for q in QUANTITIES)
         assert np.all(np.isfinite(PL)) and np.all(np.isfinite(PR))
-        assert np.all(I > 0)
-        scale = np.abs(b * I)
-        assert np.all(np.abs(PL + PR - b * I) <= 1e-10 * scale + 1e-300)
+        assert np.all(cur > 0)
+        scale = np.abs(b * cur)
+        assert np.all(np.abs(PL + PR - b * cur) <= 1e-10 * scale + 1e-300)
         assert np.all(np.abs(PA - (PR - PL)) <= 1e-10 * scale + 1e-300)
-        assert np.all(np.abs(2 * (J - m * I) - PA) <= 1e-10 * (np.abs(J) + np.abs(m * I)))
+        assert np.all(np.abs(2 * (J - m * cur) - PA) <= 1e-10 * (np.abs(J) + np.abs(m * cur)))
 
 
 # ---------------------------------------------------------------------------
