@@ -109,7 +109,12 @@ def test_bayes_summary(bayes_fit):
         assert set(d[key]) == set(PARAMS), key
     assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 1500
     assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 16
-    assert {m["model"] for m in s["model_comparison"]["models"]} == {"free", "zero", "infinite"}
+    rows = s["model_comparison"]["models"]
+    assert {m["model"] for m in rows} == {"free", "zero", "infinite"}
+    assert [r["rank"] for r in rows] == [0, 1, 2]
+    assert all(np.isfinite(r["elpd_loo"]) and r["se"] > 0 for r in rows)
+    # at Lc/R0 ≈ 1/8 the h limits give the same counts (docs/errata-buret2020.md): not distinguishable
+    assert max(r["elpd_diff"] for r in rows) < 1.0
     assert "h is not measurable" in s["model_comparison"]["conclusion"]
     assert "h is not constrained by these data" in s["identifiability"]["h"]["note"]
 
@@ -117,6 +122,11 @@ def test_bayes_summary(bayes_fit):
 def test_bayes_files(bayes_fit):
     for name in FILES:
         assert (bayes_fit / name).is_file(), name
+    import arviz as az
+
+    idata = az.from_netcdf(bayes_fit / "posterior.nc")  # the ArviZ InferenceData of the fit
+    assert idata.posterior["Lc"].sizes["chain"] == 32
+    assert idata.log_likelihood["counts"].sizes["row"] == 120
     with open(bayes_fit / "predictions.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     counts = np.array([float(r["counts"]) for r in rows])
