@@ -112,7 +112,7 @@ def _peak_sum(zeta, ell, h, alpha):
     # Image sum U (depends on ζ, ℓ, α).
     j = jnp.arange(1, IMAGE_TERMS + 1, dtype=zeta.dtype)
     z, el, al = zeta[..., None], ell[..., None], alpha[..., None]
-    images = _disk_on_axis(z, 2.0 * j * el, al) @ _IMAGE_W
+    images = _disk_on_axis(z, 2.0 * j * el, al) @ jnp.asarray(_IMAGE_W)
     u = _disk_on_axis(zeta, jnp.zeros_like(zeta), alpha) - 2.0 * images
 
     # Side-wall correction W: the κ-dependent factors depend on (ℓ, α, h) only.

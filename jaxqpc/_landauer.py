@@ -123,7 +123,7 @@ def thermal_table(model, kT):
     """
     grid = model._grid
     table = transmission_table(model)
-    x, w = thermal_rule(model._feature_width)
+    x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
 
     def smoothed(kT):
         energies = jnp.asarray(node_energies(grid))[..., None] + kT * x
@@ -149,7 +149,7 @@ def _transport_scalar_kT(model, mu, bias, kT):
 def _transport_array_kT(model, mu, bias, kT):
     grid = model._grid
     table = transmission_table(model)
-    x, w = thermal_rule(model._feature_width)
+    x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
 
     def points(mu, bias, kT):
         shift = kT[:, None] * x
