@@ -7,8 +7,8 @@ i.e. photons m⁻² s⁻¹ per (rad s⁻¹) = m⁻²; yields are photons m⁻² 
 
 Physics
 -------
-Eq. 15 with its square root restored (PHYSICS_NOTES; without it F would be in
-eV³ and F ≈ ε_F² ħω/(2k_BT_e) would fail):
+Eq. 15 with its square root restored (``docs/errata-buret2020.md``; without it
+F would be in eV³ and F ≈ ε_F² ħω/(2k_BT_e) would fail):
 
     F(ω, T_e, ε_F) = ∫_{ħω}^∞ du √(u(u − ħω))
                      [ln(1 + e^{(ε_F − u + ħω)/k_BT_e}) − ln(1 + e^{(ε_F − u)/k_BT_e})]   (eV²).
@@ -34,7 +34,8 @@ dN/dω = 2e²|Δv|²/(3πħωc³) (quoted by the paper, Jackson Eq. 15.2) with
 f(1 − f) = n_B [f(ε − ħω) − f(ε)] integrated over ε_⊥, gives exactly Eq. 14
 with 3π³. The same π³ reproduces the paper's closed form 6.13·10²² ζ² e^{−1/ζ}
 cm⁻² s⁻¹ to 3 % (with 3π it would be π² ≈ 9.9× too large) and the paper's
-β (Eq. 19), and it is what the PHYSICS_NOTES ratios (1.03 … 0.76) use.
+β (Eq. 19), and it is what the ratios of ``docs/errata-buret2020.md``
+(1.03 … 0.76) use.
 
 Numerics
 --------
@@ -70,6 +71,10 @@ Detector response: ``DetectorResponse`` is Eq. 20 (zero below ω1 and above
 ω3, rising linearly in ω from 0 at ω1 to the peak efficiency at ω2, flat up to
 ω3); ``TabulatedDetectorResponse`` interpolates a measured efficiency curve
 linearly in photon energy.
+
+Domain: energies and temperatures > 0, detector parameters as documented,
+a ``YieldTable`` within [t_min, t_max] (ends tolerant to round-off, 1e-9
+relative). Outside it: ValueError eagerly, NaN under jit.
 """
 
 import functools
@@ -81,7 +86,21 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, HBAR_J_S, PLANCK_J_S
-from ._validate import _concrete, check_finite, check_positive, warn_if_float32
+from ._validate import (
+    _concrete,
+    arrays,
+    check_at_least,
+    check_at_most,
+    check_finite,
+    check_positive,
+    check_range,
+    check_range_open,
+    check_rule,
+    clamp_to_edge,
+    nan_outside,
+    substitute,
+    warn_if_float32,
+)
 
 __all__ = [
     "DetectorResponse",
@@ -201,6 +220,21 @@ def _as_float(x):
     return jnp.asarray(x, dtype=float)
 
 
+_SAFE = {"photon_energy": 1.5, "electron_temperature": 1000.0, "fermi_energy": DEFAULT_FERMI_ENERGY_EV}
+"""In-domain stand-ins for the double where (see ``_validate``)."""
+
+
+def _positive_args(**args):
+    """Rules ``> 0`` on each argument; returns (mask, the arguments as float arrays with
+    each one's stand-in where its own rule fails)."""
+    ok, out = True, []
+    for name, value in args.items():
+        ok_i = check_positive(name, value)
+        ok = ok & ok_i
+        out.append(_as_float(substitute(ok_i, (value, _SAFE[name]))[0]))
+    return ok, out
+
+
 # ---------------------------------------------------------------------------
 # public functions
 # ---------------------------------------------------------------------------
@@ -222,13 +256,12 @@ def bremsstrahlung_F(photon_energy, electron_temperature, fermi_energy=DEFAULT_F
     Fixed composite Gauss–Legendre rule (``F_PANELS`` × ``F_NODES`` = 396
     nodes, see the module docstring); ≤ 1e-14 relative in float64 over
     ħω ∈ [1, 2.2] eV, T_e ∈ [300, 5000] K. jit/vmap/grad-able in all three.
+    Arguments ≤ 0: ValueError eagerly, NaN under jit.
     """
     warn_if_float32()
-    check_positive("photon_energy", photon_energy)
-    check_positive("electron_temperature", electron_temperature)
-    check_positive("fermi_energy", fermi_energy)
-    w, t, ef = (_as_float(a) for a in (photon_energy, electron_temperature, fermi_energy))
-    return _F_vec(w, BOLTZMANN_EV_K * t, ef)
+    ok, (w, t, ef) = _positive_args(photon_energy=photon_energy, electron_temperature=electron_temperature,
+                                    fermi_energy=fermi_energy)
+    return nan_outside(ok, _F_vec(w, BOLTZMANN_EV_K * t, ef))
 
 
 @functools.partial(jax.jit, static_argnames="approximation")
@@ -262,14 +295,14 @@ def bremsstrahlung_spectrum(photon_energy, electron_temperature, fermi_energy=DE
         electron_temperature: T_e (K), > 0.
         fermi_energy: ε_F (eV), > 0 (default 5.53, gold).
         approximation: ``"exact"`` or ``"eq17"``.
+
+    Arguments ≤ 0: ValueError eagerly, NaN under jit.
     """
     _check_choice("approximation", approximation, _APPROXIMATIONS)
     warn_if_float32()
-    check_positive("photon_energy", photon_energy)
-    check_positive("electron_temperature", electron_temperature)
-    check_positive("fermi_energy", fermi_energy)
-    w, t, ef = (_as_float(a) for a in (photon_energy, electron_temperature, fermi_energy))
-    return jnp.exp(_log_spectrum(w, BOLTZMANN_EV_K * t, ef, approximation))
+    ok, (w, t, ef) = _positive_args(photon_energy=photon_energy, electron_temperature=electron_temperature,
+                                    fermi_energy=fermi_energy)
+    return nan_outside(ok, jnp.exp(_log_spectrum(w, BOLTZMANN_EV_K * t, ef, approximation)))
 
 
 def bremsstrahlung_beta(photon_energy, fermi_energy=DEFAULT_FERMI_ENERGY_EV):
@@ -293,11 +326,11 @@ def bremsstrahlung_beta(photon_energy, fermi_energy=DEFAULT_FERMI_ENERGY_EV):
     Args:
         photon_energy: ħω (eV), > 0.
         fermi_energy: ε_F (eV), > 0 (default 5.53, gold).
+
+    Arguments ≤ 0: ValueError eagerly, NaN under jit.
     """
-    check_positive("photon_energy", photon_energy)
-    check_positive("fermi_energy", fermi_energy)
-    w, ef = _as_float(photon_energy), _as_float(fermi_energy)
-    return 16.0 / (3.0 * math.pi) * FINE_STRUCTURE * (ef / w) ** 2
+    ok, (w, ef) = _positive_args(photon_energy=photon_energy, fermi_energy=fermi_energy)
+    return nan_outside(ok, 16.0 / (3.0 * math.pi) * FINE_STRUCTURE * (ef / w) ** 2)
 
 
 # ---------------------------------------------------------------------------
@@ -307,8 +340,20 @@ class _Detector(eqx.Module):
     """Interface: ``response(E)`` (dimensionless), ``knots`` (eV, ascending), ``band``."""
 
     def response(self, photon_energy):
-        """Detection efficiency Q at photon energy ``photon_energy`` (eV); 0 outside the band."""
-        return self._response(_as_float(photon_energy))
+        """Detection efficiency Q at photon energy ``photon_energy`` (eV); 0 outside the band.
+
+        NaN under jit for a detector built from traced parameters outside its domain.
+        """
+        ok = self._valid()
+        return nan_outside(ok, self._safe(ok)._response(_as_float(photon_energy)))
+
+    def _valid(self):
+        """Rules on the fields: ``True`` when concrete (checked when built), a mask when traced."""
+        return True
+
+    def _safe(self, ok):
+        """The detector with in-domain stand-in fields where ``ok`` is False."""
+        return self
 
     @property
     def band(self):
@@ -330,7 +375,8 @@ class DetectorResponse(_Detector):
         peak_wavelength_nm: λ2 (nm).
         cutoff_wavelength_nm: λ3 (nm); λ3 < λ2 < λ1.
         peak_efficiency: η ∈ (0, 1].
-    The fields are array leaves (differentiable).
+    The fields are array leaves (differentiable). Outside the domain: ValueError
+    eagerly, NaN under jit (built from traced values: NaN wherever it is used).
     """
 
     threshold_wavelength_nm: jax.Array
@@ -340,23 +386,36 @@ class DetectorResponse(_Detector):
 
     def __init__(self, threshold_wavelength_nm=1070.0, peak_wavelength_nm=740.0,
                  cutoff_wavelength_nm=600.0, peak_efficiency=0.65):
-        for name, value in (("threshold_wavelength_nm", threshold_wavelength_nm),
-                            ("peak_wavelength_nm", peak_wavelength_nm),
-                            ("cutoff_wavelength_nm", cutoff_wavelength_nm)):
-            check_positive(name, value)
-        l1, l2, l3 = (_concrete(v) for v in (threshold_wavelength_nm, peak_wavelength_nm,
-                                              cutoff_wavelength_nm))
-        if l1 is not None and l2 is not None and l3 is not None and not np.all((l3 < l2) & (l2 < l1)):
-            raise ValueError(
-                "`threshold_wavelength_nm`, `peak_wavelength_nm`, `cutoff_wavelength_nm` must "
-                f"satisfy λ3 < λ2 < λ1; got λ1 = {l1}, λ2 = {l2}, λ3 = {l3}")
-        eta = check_finite("peak_efficiency", peak_efficiency)
-        if eta is not None and not np.all((eta > 0) & (eta <= 1)):
-            raise ValueError(f"`peak_efficiency` must lie in (0, 1], got {eta}")
+        self._rules(threshold_wavelength_nm, peak_wavelength_nm, cutoff_wavelength_nm, peak_efficiency)
         self.threshold_wavelength_nm = _as_float(threshold_wavelength_nm)
         self.peak_wavelength_nm = _as_float(peak_wavelength_nm)
         self.cutoff_wavelength_nm = _as_float(cutoff_wavelength_nm)
         self.peak_efficiency = _as_float(peak_efficiency)
+
+    @staticmethod
+    def _rules(l1, l2, l3, eta):
+        ok = True
+        for name, value in (("threshold_wavelength_nm", l1), ("peak_wavelength_nm", l2),
+                            ("cutoff_wavelength_nm", l3)):
+            ok &= check_positive(name, value)
+        a1, a2, a3 = arrays(l1, l2, l3)
+        ok &= check_rule((a3 < a2) & (a2 < a1), lambda: (
+            "`threshold_wavelength_nm`, `peak_wavelength_nm`, `cutoff_wavelength_nm` must "
+            f"satisfy λ3 < λ2 < λ1; got λ1 = {a1}, λ2 = {a2}, λ3 = {a3}"))
+        return ok & check_range_open("peak_efficiency", eta, 0.0, 1.0)
+
+    def _valid(self):
+        return self._rules(self.threshold_wavelength_nm, self.peak_wavelength_nm,
+                           self.cutoff_wavelength_nm, self.peak_efficiency)
+
+    def _safe(self, ok):
+        if ok is True:
+            return self
+        fields = (self.threshold_wavelength_nm, self.peak_wavelength_nm, self.cutoff_wavelength_nm,
+                  self.peak_efficiency)
+        safe = substitute(ok, *zip(fields, (1070.0, 740.0, 600.0, 0.65)))
+        return eqx.tree_at(lambda d: (d.threshold_wavelength_nm, d.peak_wavelength_nm,
+                                      d.cutoff_wavelength_nm, d.peak_efficiency), self, safe)
 
     @property
     def knots(self):
@@ -382,31 +441,44 @@ class TabulatedDetectorResponse(_Detector):
         wavelength_nm: wavelengths (nm), > 0, distinct, at least 2, any order.
         efficiency: Q at those wavelengths, each in [0, 1].
     The table is stored sorted by photon energy (``knots``, eV, ascending; the
-    matching ``values``); both are differentiable array leaves.
+    matching ``values``); both are differentiable array leaves. Outside the
+    domain: ValueError eagerly, NaN under jit (built from traced values: NaN
+    wherever it is used).
     """
 
     knots: jax.Array
     values: jax.Array
 
     def __init__(self, wavelength_nm, efficiency):
-        lam = check_finite("wavelength_nm", wavelength_nm)
-        q = check_finite("efficiency", efficiency)
-        if lam is not None:
-            if lam.ndim != 1 or lam.size < 2:
-                raise ValueError("`wavelength_nm` must be a 1-D array with at least 2 entries")
-            check_positive("wavelength_nm", lam)
-            if np.unique(lam).size != lam.size:
-                raise ValueError("`wavelength_nm` entries must be distinct")
-        if q is not None:
-            if lam is not None and q.shape != lam.shape:
-                raise ValueError(f"`efficiency` must have the shape of `wavelength_nm` {lam.shape}, "
-                                 f"got {q.shape}")
-            if not np.all((q >= 0) & (q <= 1)):
-                raise ValueError(f"`efficiency` must lie in [0, 1], got {q[(q < 0) | (q > 1)]}")
+        shape = np.shape(wavelength_nm)  # static, even when traced
+        if len(shape) != 1 or shape[0] < 2:
+            raise ValueError("`wavelength_nm` must be a 1-D array with at least 2 entries")
+        lam = _concrete(wavelength_nm)
+        check_positive("wavelength_nm", wavelength_nm)
+        if lam is not None and np.unique(lam).size != lam.size:
+            raise ValueError("`wavelength_nm` entries must be distinct")
+        if np.shape(efficiency) != shape:
+            raise ValueError(f"`efficiency` must have the shape of `wavelength_nm` {shape}, "
+                             f"got {np.shape(efficiency)}")
+        check_range("efficiency", efficiency, 0.0, 1.0)
         energy = HC_EV_NM / _as_float(wavelength_nm)
         order = jnp.argsort(energy)
         self.knots = energy[order]
         self.values = _as_float(efficiency)[order]
+
+    def _valid(self):
+        k, q = self.knots, self.values
+        if not isinstance(k, jax.core.Tracer) and not isinstance(q, jax.core.Tracer):
+            return True  # checked when built
+        return (jnp.all(jnp.isfinite(k) & (k > 0)) & jnp.all(jnp.diff(k) > 0)
+                & jnp.all((q >= 0) & (q <= 1)))
+
+    def _safe(self, ok):
+        if ok is True:
+            return self
+        n = self.knots.shape[0]
+        knots, values = substitute(ok, (self.knots, jnp.linspace(1.2, 2.0, n)), (self.values, 0.5))
+        return eqx.tree_at(lambda d: (d.knots, d.values), self, (knots, values))
 
     def _response(self, e):
         k = self.knots
@@ -476,16 +548,30 @@ def photon_yield(electron_temperature, detector=None, fermi_energy=DEFAULT_FERMI
     interval between the detector's knots (96 for Eq. 20), each needing one F
     (396 nodes) for ``"exact"``. ≤ 1e-14 relative vs adaptive quadrature over
     300–6000 K. Differentiable in T_e, ε_F and the detector's fields; finite
-    values and gradients down to 300 K (~1e4 m⁻² s⁻¹ there).
+    values and gradients down to 300 K (~1e4 m⁻² s⁻¹ there). Outside the
+    domain (arguments ≤ 0, a detector built from invalid traced values):
+    ValueError eagerly, NaN under jit.
     """
-    _check_choice("spectrum", spectrum, _SPECTRA)
     detector = DetectorResponse() if detector is None else detector
+    ok_detector = _yield_rules(spectrum, detector, fermi_energy)
+    warn_if_float32()
+    ok, (t, ef) = _positive_args(electron_temperature=electron_temperature, fermi_energy=fermi_energy)
+    ok = ok & ok_detector
+    detector = detector._safe(ok_detector)
+    return nan_outside(ok, _photon_yield_unchecked(t, detector, ef, spectrum))
+
+
+def _yield_rules(spectrum, detector, fermi_energy):
+    """Static choices (ValueError) and the detector's own rules (mask) of :func:`photon_yield`."""
+    _check_choice("spectrum", spectrum, _SPECTRA)
     if not isinstance(detector, _Detector):
         raise ValueError("`detector` must be a DetectorResponse or TabulatedDetectorResponse, "
                          f"got {type(detector).__name__}")
-    warn_if_float32()
-    check_positive("electron_temperature", electron_temperature)
-    check_positive("fermi_energy", fermi_energy)
+    return detector._valid()
+
+
+def _photon_yield_unchecked(electron_temperature, detector, fermi_energy, spectrum):
+    """:func:`photon_yield` for in-domain arguments (no checks)."""
     kT = BOLTZMANN_EV_K * _as_float(electron_temperature)
     ef = _as_float(fermi_energy)
     if spectrum == "closed_form":
@@ -511,6 +597,8 @@ class YieldTable(eqx.Module):
         detector, fermi_energy, spectrum: as :func:`photon_yield` (``spectrum``
             "exact" or "eq17").
         t_min, t_max: table range of T_e (K). degree: Chebyshev degree.
+
+    Outside [t_min, t_max]: ValueError eagerly, NaN under jit.
     """
 
     coef: jax.Array
@@ -537,13 +625,32 @@ class YieldTable(eqx.Module):
         return 0.5 * (hi + lo), 0.5 * (hi - lo)
 
     def __call__(self, electron_temperature):
-        """Detected photons m⁻² s⁻¹ at T_e (K) within [t_min, t_max]."""
-        t = check_finite("electron_temperature", electron_temperature)
-        if t is not None and (np.any(t < self.t_min) or np.any(t > self.t_max)):
-            raise ValueError(f"`electron_temperature` must lie in the table range [{self.t_min:g}, "
-                             f"{self.t_max:g}] K, got {t[(t < self.t_min) | (t > self.t_max)][:3]}")
+        """Detected photons m⁻² s⁻¹ at T_e (K) within [t_min, t_max].
+
+        Outside the range: ValueError eagerly, NaN under jit; T_e past an end by
+        round-off (1e-9 relative) is evaluated at that end.
+        """
+        ok = self._rules(electron_temperature)
+        (t,) = substitute(ok, (electron_temperature, self._safe_temperature()))
+        return nan_outside(ok, self._evaluate(t))
+
+    def _rules(self, electron_temperature):
+        def message(bad):
+            return (f"`electron_temperature` must lie in the table range [{self.t_min:g}, "
+                    f"{self.t_max:g}] K, got {bad[:3]}")
+
+        ok = check_finite("electron_temperature", electron_temperature)
+        ok &= check_at_least(electron_temperature, self.t_min, message)
+        return ok & check_at_most(electron_temperature, self.t_max, message)
+
+    def _safe_temperature(self):
+        return math.sqrt(self.t_min * self.t_max)
+
+    def _evaluate(self, electron_temperature):
+        """The Chebyshev expansion at T_e (no checks; clamped onto [t_min, t_max])."""
         mid, half = self._scale()
-        s = (jnp.log(_as_float(electron_temperature)) - mid) / half
+        t = clamp_to_edge(electron_temperature, lo=self.t_min, hi=self.t_max)
+        s = (jnp.log(t) - mid) / half
         b1, b2 = jnp.zeros_like(s), jnp.zeros_like(s)
         for c in self.coef[:0:-1]:  # Clenshaw
             b1, b2 = 2.0 * s * b1 - b2 + c, b1

@@ -18,6 +18,11 @@ Heat input: the paper deposits the whole P at the drain end (``heat_fraction``
 ``heat_fraction`` = P_R/P from :func:`downstream_fraction` for a transmission
 model of the contact (1/2 for an energy-independent transmission).
 Θ = T_e² − T_L² is proportional to the heat flux, so it scales with the fraction.
+
+Outside the domain (P > V_s²/4R_s, ζ > 1, Lc > 1.5 R0, η ∉ (0, 1], …):
+ValueError eagerly (naming the argument), NaN under jit. Data generated exactly
+on an edge (P = V_s²/4R_s, ζ = 1, …) are accepted up to round-off (1e-9
+relative) and evaluated on the edge.
 """
 
 import math
@@ -25,12 +30,27 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from ._bremsstrahlung import DetectorResponse, YieldTable, photon_yield
+from ._bremsstrahlung import (
+    DetectorResponse,
+    YieldTable,
+    _photon_yield_unchecked,
+    _yield_rules,
+)
 from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, PLANCK_J_S
-from ._heating import peak_temperature
+from ._heating import _peak_domain, _peak_temperature
 from ._landauer import transport
 from ._materials import GOLD
-from ._validate import _concrete, check_nonnegative, check_positive, check_range_open
+from ._validate import (
+    arrays,
+    check_at_most,
+    check_nonnegative,
+    check_positive,
+    check_range_open,
+    checked,
+    clamp_to_edge,
+    nan_outside,
+    substitute,
+)
 
 __all__ = [
     "CONDUCTANCE_QUANTUM_S",
@@ -51,23 +71,38 @@ def conductance_from_power(power, source_voltage, series_resistance=0.0):
 
     Solves P = V_s² G/(1 + R_s G)² on the branch G < 1/R_s (contact resistance
     above the series one). ``source_voltage`` in V, ``series_resistance`` in Ω.
+    P above the maximum V_s²/(4R_s): ValueError eagerly, NaN under jit; P past
+    it by round-off (1e-9 relative) is on the edge, G = 1/R_s.
     """
-    check_positive("power", power)
-    check_positive("source_voltage", source_voltage)
-    check_nonnegative("series_resistance", series_resistance)
-    p, v, r = (_concrete(x) for x in (power, source_voltage, series_resistance))
-    if p is not None and v is not None and r is not None:
-        limit = np.where(r > 0, v * v / (4.0 * np.where(r > 0, r, 1.0)), np.inf)
-        if np.any(p > limit):
-            raise ValueError(
-                "`power`: no contact conductance dissipates this much with `source_voltage` "
-                f"{np.max(v):g} V and `series_resistance` {np.max(r):g} Ω (maximum V²/4R = "
-                f"{np.min(limit):g} W)"
-            )
-    p, v, r = (jnp.asarray(x, dtype=float) for x in (power, source_voltage, series_resistance))
+    ok_p, p = checked(check_positive("power", power), power, 1e-6)
+    ok_v, v = checked(check_positive("source_voltage", source_voltage), source_voltage, 1.0)
+    ok_r, r = checked(check_nonnegative("series_resistance", series_resistance), series_resistance, 0.0)
+    ok_limit = _power_limit_rule(p, v, r)
+    ok = ok_p & ok_v & ok_r & ok_limit
+    p, v, r = (jnp.asarray(x, dtype=float) for x in (p, v, r))
+    p = clamp_to_edge(p, hi=_max_power(v, r, jnp))  # onto the edge: round-off, or outside (NaN below)
     v2 = v * v
-    g = 2.0 * p / ((v2 - 2.0 * p * r) + v * jnp.sqrt(jnp.maximum(v2 - 4.0 * p * r, 0.0)))
-    return g / CONDUCTANCE_QUANTUM_S
+    disc = jnp.maximum(v2 - 4.0 * p * r, 0.0)
+    if ok_limit is not True:  # outside, √ at 0 would give an infinite derivative (0 · ∞ = NaN)
+        disc = jnp.where(ok_limit, disc, 1.0)
+    g = 2.0 * p / ((v2 - 2.0 * p * r) + v * jnp.sqrt(disc))
+    return nan_outside(ok, g / CONDUCTANCE_QUANTUM_S)
+
+
+def _max_power(v, r, xp):
+    """V_s²/(4R_s), +inf for R_s = 0."""
+    positive = r > 0
+    return xp.where(positive, v * v / (4.0 * xp.where(positive, r, 1.0)), xp.inf)
+
+
+def _power_limit_rule(power, source_voltage, series_resistance):
+    p, v, r = arrays(power, source_voltage, series_resistance)
+    xp = jnp if isinstance(p, jnp.ndarray) else np
+    limit = _max_power(v, r, xp)
+    return check_at_most(p, limit, lambda bad: (
+        "`power`: no contact conductance dissipates this much with `source_voltage` "
+        f"{np.max(v):g} V and `series_resistance` {np.max(r):g} Ω (maximum V²/4R = "
+        f"{np.min(limit):g} W)"))
 
 
 def contact_voltage(conductance, source_voltage, series_resistance=0.0):
@@ -80,7 +115,8 @@ def radiating_area_nm2(R0, Lc):
     """S = π R0² + 2π R0 Lc (nm²): the end disk and side wall of the hot cylinder.
 
     4.25e-14 cm² (4.25 nm²) for R0 = 2λF, Lc = λF/4, λF = 0.52 nm; the paper
-    prints 4.84e-14 cm², not reproducible with its own numbers (PHYSICS_NOTES).
+    prints 4.84e-14 cm², not reproducible with its own numbers
+    (``docs/errata-buret2020.md``).
     """
     R0 = jnp.asarray(R0, dtype=float)
     return math.pi * R0 * R0 + 2.0 * math.pi * R0 * jnp.asarray(Lc, dtype=float)
@@ -109,19 +145,39 @@ def photon_counts_from_conductance(conductance, *, eta, R0, Lc, h, source_voltag
             see :func:`downstream_fraction`), in (0, 1].
     Returns:
         Expected counts per bin (float array; the Poisson mean).
+
+    Outside the domain of any argument (including ζ = NλF/(4R0) ≤ 1,
+    Lc ≤ 1.5 R0 and, for a :class:`YieldTable`, T_e within its range):
+    ValueError eagerly, NaN under jit. Edges tolerate round-off (1e-9 relative).
     """
-    check_positive("conductance", conductance)
-    _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate)
     detector = DetectorResponse() if detector is None else detector
+    # double where: each argument's own stand-in where its own rule fails (shapes kept: scalar
+    # parameters stay scalars); ζ and Lc/R0 are clamped onto their edges in _peak_temperature
+    ok, conductance = checked(check_positive("conductance", conductance), conductance, 1.0)
+    ok_c, (eta, source_voltage, series_resistance, bin_time, dark_rate) = _circuit_domain(
+        eta, source_voltage, series_resistance, bin_time, dark_rate)
     v_contact = contact_voltage(conductance, source_voltage, series_resistance)
-    te = peak_temperature(conductance, R0=R0, Lc=Lc, h=h, contact_voltage=v_contact, material=material,
-                          lattice_temperature=lattice_temperature, L0=L0, heat_fraction=heat_fraction)
-    if isinstance(spectrum, YieldTable):
-        rate = spectrum(te)
+    ok_p, (conductance, R0, Lc, h, v_contact, lattice_temperature, L0, heat_fraction) = _peak_domain(
+        conductance, R0, Lc, h, v_contact, material, lattice_temperature, L0, heat_fraction)
+    ok = ok & ok_c & ok_p
+    table = isinstance(spectrum, YieldTable)
+    if not table:
+        ok_detector = _yield_rules(spectrum, detector, material.fermi_energy_eV)
+        ok &= ok_detector
+        detector = detector._safe(ok_detector)
+    te = _peak_temperature(conductance, R0, Lc, h, v_contact, material, lattice_temperature, L0,
+                           heat_fraction)
+    if table:
+        ok_t = spectrum._rules(te)  # T_e within the table's range
+        (te,) = substitute(ok_t, (te, spectrum._safe_temperature()))
+        ok &= ok_t
+        rate = spectrum._evaluate(te)
     else:
-        rate = photon_yield(te, detector=detector, fermi_energy=material.fermi_energy_eV, spectrum=spectrum)
+        rate = _photon_yield_unchecked(te, detector, material.fermi_energy_eV, spectrum)
     area_m2 = radiating_area_nm2(R0, Lc) * 1e-18
-    return jnp.asarray(bin_time, dtype=float) * (jnp.asarray(eta) * area_m2 * rate + jnp.asarray(dark_rate))
+    eta = jnp.asarray(eta, dtype=float)
+    counts = jnp.asarray(bin_time, dtype=float) * (eta * area_m2 * rate + jnp.asarray(dark_rate, dtype=float))
+    return nan_outside(ok, counts)
 
 
 def photon_counts(power, *, eta, R0, Lc, h, source_voltage, bin_time, series_resistance=0.0,
@@ -131,6 +187,8 @@ def photon_counts(power, *, eta, R0, Lc, h, source_voltage, bin_time, series_res
     The conductance follows from the circuit (:func:`conductance_from_power`);
     all other arguments as :func:`photon_counts_from_conductance`. Differentiable
     in every parameter; broadcasts over data points and parameter batches.
+    Outside the domain (P > V_s²/4R_s and the domain of
+    :func:`photon_counts_from_conductance`): ValueError eagerly, NaN under jit.
     """
     g = conductance_from_power(power, source_voltage, series_resistance)
     return photon_counts_from_conductance(
@@ -138,12 +196,15 @@ def photon_counts(power, *, eta, R0, Lc, h, source_voltage, bin_time, series_res
         series_resistance=series_resistance, dark_rate=dark_rate, **kwargs)
 
 
-def _check_circuit(eta, source_voltage, series_resistance, bin_time, dark_rate):
-    check_range_open("eta", eta, 0.0, 1.0)
-    check_positive("source_voltage", source_voltage)
-    check_nonnegative("series_resistance", series_resistance)
-    check_positive("bin_time", bin_time)
-    check_nonnegative("dark_rate", dark_rate)
+def _circuit_domain(eta, source_voltage, series_resistance, bin_time, dark_rate):
+    """(mask, the arguments with their own stand-ins where their own rules fail)."""
+    ok_e, eta = checked(check_range_open("eta", eta, 0.0, 1.0), eta, 0.5)
+    ok_v, source_voltage = checked(check_positive("source_voltage", source_voltage), source_voltage, 1.0)
+    ok_r, series_resistance = checked(check_nonnegative("series_resistance", series_resistance),
+                                      series_resistance, 0.0)
+    ok_b, bin_time = checked(check_positive("bin_time", bin_time), bin_time, 1.0)
+    ok_d, dark_rate = checked(check_nonnegative("dark_rate", dark_rate), dark_rate, 0.0)
+    return ok_e & ok_v & ok_r & ok_b & ok_d, (eta, source_voltage, series_resistance, bin_time, dark_rate)
 
 
 def downstream_fraction(model, *, mu, bias_V, temperature_K, energy_unit_eV):
@@ -154,11 +215,18 @@ def downstream_fraction(model, *, mu, bias_V, temperature_K, energy_unit_eV):
     (eV), measured from the band bottom; ``mu`` = μ̄ in those units.
     1/2 for an energy-independent transmission; above 1/2 when T(ε) rises across
     the bias window. Differentiable in the model's parameters and all arguments.
+    Outside the domain (also that of :func:`jaxqpc.transport` for the converted
+    arguments): ValueError eagerly, NaN under jit.
     """
-    check_positive("energy_unit_eV", energy_unit_eV)
-    check_positive("bias_V", bias_V)
-    check_nonnegative("temperature_K", temperature_K)
-    unit = jnp.asarray(energy_unit_eV, dtype=float)
+    ok_unit = check_positive("energy_unit_eV", energy_unit_eV)
+    ok_bias = check_positive("bias_V", bias_V)
+    ok_t = check_nonnegative("temperature_K", temperature_K)
+    # each argument replaced by its own rule's mask (a scalar temperature stays scalar);
+    # transport's rules give NaN through its result, which is only divided by itself here
+    (unit,) = substitute(ok_unit, (energy_unit_eV, 1.0))
+    (bias_V,) = substitute(ok_bias, (bias_V, 1.0))
+    (temperature_K,) = substitute(ok_t, (temperature_K, 0.0))
+    unit = jnp.asarray(unit, dtype=float)
     r = transport(model, mu, jnp.asarray(bias_V, dtype=float) / unit,
                   BOLTZMANN_EV_K * jnp.asarray(temperature_K, dtype=float) / unit)
-    return r.power_right / (r.power_left + r.power_right)
+    return nan_outside(ok_unit & ok_bias & ok_t, r.power_right / (r.power_left + r.power_right))

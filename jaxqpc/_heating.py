@@ -11,8 +11,8 @@ The peak is at the centre of that disk:
 
 with μ_n J1(μ_n)/J0(μ_n) = h and λ_n = (μ_n² + α²)^{1/2}. h = ∞ gives Eq. (4);
 h = 0 gives Eq. (5) *corrected*: its first term is ζ Lc/(2 R0), not ζ Lc/R0
-as printed (the n = 0 root gives J1(μ0 ζ) ≈ μ0 ζ/2; PHYSICS_NOTES). The printed
-form is available as ``variant="printed_eq5"``.
+as printed (the n = 0 root gives J1(μ0 ζ) ≈ μ0 ζ/2; ``docs/errata-buret2020.md``).
+The printed form is available as ``variant="printed_eq5"``.
 
 How S is computed (exact, exponentially convergent, no eigenvalues): the same
 boundary-value problem is expanded in axial modes cos(k_m z), k_m = (m + ½)π/ℓ,
@@ -36,6 +36,10 @@ cover finite h and α > 0 as well).
 
 Both are smooth in ζ, ℓ, h (through t = h/(1+h), so h = ∞ is t = 1) and α, so
 gradients are finite everywhere, including h = 0, h = ∞ and ζ = 1.
+
+Domain (ζ ≤ 1, ℓ ≤ 1.5, …): outside it, ValueError eagerly, NaN under jit
+(``_validate``). ζ and ℓ past their upper edges by round-off (1e-9 relative)
+are evaluated on the edge.
 """
 
 import math
@@ -47,7 +51,17 @@ import numpy as np
 from ._constants import BOLTZMANN_EV_K
 from ._materials import GOLD
 from ._special import i0e, i1e, k0e, k1e
-from ._validate import _concrete, check_nonnegative, check_positive, check_range_open, warn_if_float32
+from ._validate import (
+    arrays,
+    check_at_most,
+    check_nonnegative,
+    check_positive,
+    check_range_open,
+    checked,
+    clamp_to_edge,
+    nan_outside,
+    warn_if_float32,
+)
 
 __all__ = ["peak_heating_sum", "peak_temperature", "hot_electron_T0", "IMAGE_TERMS", "WALL_TERMS"]
 
@@ -95,16 +109,26 @@ def peak_heating_sum(zeta, length_ratio, h, screening=0.0):
         length_ratio: ℓ = Lc/R0 ∈ (0, 1.5].
         h: side-wall exchange parameter ∈ [0, ∞] (``jnp.inf`` allowed).
         screening: α = R0/L0 ≥ 0 (0 for L0 = ∞, the default of the paper).
+
+    Outside the domain: ValueError eagerly, NaN under jit. ζ and ℓ above 1 and
+    1.5 by round-off (1e-9 relative) are evaluated at 1 and 1.5.
     """
     warn_if_float32()
-    check_range_open("zeta", zeta, 0.0, 1.0)
-    check_positive("length_ratio", length_ratio)
-    a = _concrete(length_ratio)
-    if a is not None and np.any(a > MAX_LENGTH_RATIO):
-        raise ValueError(f"`length_ratio` (Lc/R0) must be <= {MAX_LENGTH_RATIO:g}, got {np.max(a):g}")
-    check_nonnegative("h", jnp.where(jnp.asarray(h, dtype=float) == jnp.inf, 0.0, h))
-    check_nonnegative("screening", screening)
-    return _peak_sum(*(jnp.asarray(x, dtype=float) for x in (zeta, length_ratio, h, screening)))
+    ok_z, zeta = checked(check_range_open("zeta", zeta, 0.0, 1.0, tolerant=True), zeta, 0.5)
+    ok_l, ell = checked(_length_ratio_rule("length_ratio", length_ratio, "`length_ratio` (Lc/R0)"),
+                        length_ratio, 1.0)
+    ok_h, h = checked(check_nonnegative("h", h, allow_inf=True), h, 1.0)
+    ok_a, alpha = checked(check_nonnegative("screening", screening), screening, 0.0)
+    zeta = clamp_to_edge(zeta, hi=1.0)
+    ell = clamp_to_edge(ell, hi=MAX_LENGTH_RATIO)
+    h, alpha = jnp.asarray(h, dtype=float), jnp.asarray(alpha, dtype=float)
+    return nan_outside(ok_z & ok_l & ok_h & ok_a, _peak_sum(zeta, ell, h, alpha))
+
+
+def _length_ratio_rule(name, ratio, what):
+    ok = check_positive(name, ratio)
+    return ok & check_at_most(
+        ratio, MAX_LENGTH_RATIO, lambda bad: f"{what} must be <= {MAX_LENGTH_RATIO:g}, got {np.max(bad):g}")
 
 
 @jax.jit
@@ -112,7 +136,7 @@ def _peak_sum(zeta, ell, h, alpha):
     # Image sum U (depends on ζ, ℓ, α).
     j = jnp.arange(1, IMAGE_TERMS + 1, dtype=zeta.dtype)
     z, el, al = zeta[..., None], ell[..., None], alpha[..., None]
-    images = _disk_on_axis(z, 2.0 * j * el, al) @ _IMAGE_W
+    images = _disk_on_axis(z, 2.0 * j * el, al) @ jnp.asarray(_IMAGE_W)
     u = _disk_on_axis(zeta, jnp.zeros_like(zeta), alpha) - 2.0 * images
 
     # Side-wall correction W: the κ-dependent factors depend on (ℓ, α, h) only.
@@ -133,16 +157,69 @@ def hot_electron_T0(contact_voltage, R0, material=GOLD):
     """T0 of Eq. (2) in K: k_B T0 = (6/π²) e V (λF/R0)^{1/2}.
 
     Args:
-        contact_voltage: V, the voltage across the contact (V).
-        R0: radius of the interconnection cylinder (nm).
+        contact_voltage: V, the voltage across the contact (V), > 0.
+        R0: radius of the interconnection cylinder (nm), > 0.
         material: a :class:`Metal` (λF).
     With τ ≈ R0/v_F this is the paper's 96(eV)²E_F/(π⁴N_e v_F²λ_Fτ); 4938 K·(λF/R0)^{1/2}
-    at 0.7 V (the paper prints 4.92·10³).
+    at 0.7 V (the paper prints 4.92·10³). Outside the domain: ValueError eagerly,
+    NaN under jit.
     """
-    check_positive("contact_voltage", contact_voltage)
-    check_positive("R0", R0)
+    ok_v, contact_voltage = checked(check_positive("contact_voltage", contact_voltage), contact_voltage, 1.0)
+    ok_r, R0 = checked(check_positive("R0", R0), R0, 1.0)
+    return nan_outside(ok_v & ok_r, _t0(contact_voltage, R0, material))
+
+
+def _t0(contact_voltage, R0, material):
     ratio = material.fermi_wavelength_nm / jnp.asarray(R0, dtype=float)
     return 6.0 / math.pi**2 * jnp.asarray(contact_voltage, dtype=float) * jnp.sqrt(ratio) / BOLTZMANN_EV_K
+
+
+def _peak_domain(n_channels, R0, Lc, h, contact_voltage, material, lattice_temperature, L0, heat_fraction):
+    """Rules of :func:`peak_temperature` (ValueError on concrete values).
+
+    Returns ``(ok, arguments)``: the mask, and the arguments with their own
+    in-domain stand-ins where their own rules fail (shapes kept). ζ and Lc/R0
+    are then clamped onto their edges by :func:`_peak_temperature`.
+    """
+    ok_n, n_channels = checked(check_positive("n_channels", n_channels), n_channels, 1.0)
+    ok_r, R0 = checked(check_positive("R0", R0), R0, 1.0)
+    ok_l, Lc = checked(check_positive("Lc", Lc), Lc, 0.5)
+    ok_h, h = checked(check_nonnegative("h", h, allow_inf=True), h, 1.0)
+    ok = ok_n & ok_r & ok_l & ok_h
+    lc, r0 = arrays(Lc, R0)
+    ok &= check_at_most(lc / r0, MAX_LENGTH_RATIO,
+                        lambda bad: f"`Lc` must be <= {MAX_LENGTH_RATIO:g} R0, got Lc/R0 = {np.max(bad):g}")
+    ok_t, lattice_temperature = checked(check_nonnegative("lattice_temperature", lattice_temperature),
+                                        lattice_temperature, 300.0)
+    ok_f, heat_fraction = checked(check_range_open("heat_fraction", heat_fraction, 0.0, 1.0, tolerant=True),
+                                  heat_fraction, 1.0)
+    ok_0, L0 = checked(check_positive("L0", L0, allow_inf=True), L0, jnp.inf)
+    ok = ok & ok_t & ok_f & ok_0
+    n, r0 = arrays(n_channels, R0)
+    ok &= check_at_most(
+        n * material.fermi_wavelength_nm / (4.0 * r0), 1.0,
+        lambda bad: ("`n_channels`: the heated disk r_N = N λF/4 exceeds `R0` "
+                     f"(ζ = {np.max(bad):g} > 1); increase R0 or lower N"))
+    ok_v, contact_voltage = checked(check_positive("contact_voltage", contact_voltage), contact_voltage, 1.0)
+    return ok & ok_v, (n_channels, R0, Lc, h, contact_voltage, lattice_temperature, L0, heat_fraction)
+
+
+def _peak_temperature(n_channels, R0, Lc, h, contact_voltage, material, lattice_temperature, L0,
+                      heat_fraction, variant="exact"):
+    """T_e without checks; ζ, ℓ = Lc/R0 and the heat fraction clamped onto their edges (1, 1.5, 1),
+    which also keeps stand-ins for arguments that are valid one by one but not jointly finite."""
+    R0 = jnp.asarray(R0, dtype=float)
+    zeta = clamp_to_edge(jnp.asarray(n_channels, dtype=float) * material.fermi_wavelength_nm / (4.0 * R0),
+                         hi=1.0)
+    ell = clamp_to_edge(jnp.asarray(Lc, dtype=float) / R0, hi=MAX_LENGTH_RATIO)
+    alpha = R0 / jnp.asarray(L0, dtype=float)
+    if variant == "printed_eq5":
+        s = _peak_sum(*jnp.broadcast_arrays(zeta, ell, 0.0, alpha)) + 0.5 * zeta * ell
+    else:
+        s = _peak_sum(zeta, ell, jnp.asarray(h, dtype=float), alpha)
+    t0 = _t0(contact_voltage, R0, material)
+    theta = clamp_to_edge(heat_fraction, hi=1.0) * t0 * t0 * s
+    return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + theta)
 
 
 def peak_temperature(n_channels, *, R0, Lc, h, contact_voltage, material=GOLD, lattice_temperature=300.0,
@@ -158,10 +235,10 @@ def peak_temperature(n_channels, *, R0, Lc, h, contact_voltage, material=GOLD, l
         R0: radius of the interconnection cylinder (nm).
         Lc: its length (nm), Lc ≤ 1.5 R0.
         h: side-wall exchange parameter, 0 ≤ h ≤ ∞ (``jnp.inf``: Eq. 4; 0: corrected Eq. 5).
-        contact_voltage: voltage across the contact (V); sets T0.
+        contact_voltage: voltage across the contact (V), > 0; sets T0.
         material: :class:`Metal` (default ``GOLD``).
         lattice_temperature: T_L (K), ≥ 0.
-        L0: electron–lattice length (nm), default ∞ (its effect is < 0.2 %).
+        L0: electron–lattice length (nm), > 0, default ∞ (its effect is < 0.2 %).
         variant: ``"exact"`` (default), or ``"printed_eq5"``: the paper's Eq. (5)
             as printed (first term ζLc/R0, twice the correct one; h is ignored),
             only to reproduce the paper's curves.
@@ -169,34 +246,15 @@ def peak_temperature(n_channels, *, R0, Lc, h, contact_voltage, material=GOLD, l
             end, in (0, 1]; 1 is the paper. Θ = T_e² − T_L² is proportional to
             the heat flux, so it scales with this share (see
             :func:`jaxqpc.downstream_fraction`).
+
+    Outside the domain: ValueError eagerly (naming the argument), NaN under jit.
+    ζ = NλF/(4R0), Lc/R0 and ``heat_fraction`` past 1, 1.5 and 1 by round-off
+    (1e-9 relative) are on the edge and evaluated there.
     """
-    check_positive("n_channels", n_channels)
-    check_positive("R0", R0)
-    check_positive("Lc", Lc)
-    check_nonnegative("h", jnp.where(jnp.asarray(h, dtype=float) == jnp.inf, 0.0, h))
-    ratio = _concrete(jnp.asarray(Lc, dtype=float) / jnp.asarray(R0, dtype=float))
-    if ratio is not None and np.any(ratio > MAX_LENGTH_RATIO):
-        raise ValueError(f"`Lc` must be <= {MAX_LENGTH_RATIO:g} R0, got Lc/R0 = {np.max(ratio):g}")
-    check_nonnegative("lattice_temperature", lattice_temperature)
-    check_range_open("heat_fraction", heat_fraction, 0.0, 1.0)
-    l0 = jnp.asarray(L0, dtype=float)
-    check_positive("L0", jnp.where(l0 == jnp.inf, 1.0, l0))
     if variant not in ("exact", "printed_eq5"):
         raise ValueError(f"`variant` must be 'exact' or 'printed_eq5', got {variant!r}")
-    R0 = jnp.asarray(R0, dtype=float)
-    zeta = jnp.asarray(n_channels, dtype=float) * material.fermi_wavelength_nm / (4.0 * R0)
-    z = _concrete(zeta)
-    if z is not None and np.any(z > 1.0):
-        raise ValueError(
-            "`n_channels`: the heated disk r_N = N λF/4 exceeds `R0` "
-            f"(ζ = {np.max(z):g} > 1); increase R0 or lower N"
-        )
-    ell = jnp.asarray(Lc, dtype=float) / R0
-    alpha = R0 / l0
-    if variant == "printed_eq5":
-        s = peak_heating_sum(zeta, ell, 0.0, alpha) + 0.5 * zeta * ell
-    else:
-        s = peak_heating_sum(zeta, ell, h, alpha)
-    t0 = hot_electron_T0(contact_voltage, R0, material)
-    theta = jnp.asarray(heat_fraction, dtype=float) * t0 * t0 * s
-    return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + theta)
+    ok, (n_channels, R0, Lc, h, contact_voltage, lattice_temperature, L0, heat_fraction) = _peak_domain(
+        n_channels, R0, Lc, h, contact_voltage, material, lattice_temperature, L0, heat_fraction)
+    te = _peak_temperature(n_channels, R0, Lc, h, contact_voltage, material, lattice_temperature, L0,
+                           heat_fraction, variant)
+    return nan_outside(ok, te)

@@ -85,9 +85,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._constants import GAAS_EFFECTIVE_MASS
-from ._units import QPCUnits
-from ._validate import _concrete, check_nonnegative, check_positive, warn_if_float32
+from ._constants import BOLTZMANN_EV_K, GAAS_EFFECTIVE_MASS
+from ._units import QPCUnits, _fermi_coefficient, fermi_energy_eV
+from ._validate import (
+    arrays,
+    check_at_least,
+    check_at_most,
+    check_nonnegative,
+    check_positive,
+    check_rule,
+    nan_outside,
+    substitute,
+    warn_if_float32,
+)
 
 __all__ = ["HotSpot", "hot_spot", "hot_spot_position"]
 
@@ -137,7 +147,7 @@ def _log_density(energy, model, mu, bias, kT):
     kT_safe = jnp.where(hot, kT, 1.0)
     log_w = -jax.nn.softplus((energy - mu_l) / kT_safe) - jax.nn.softplus(-u / kT_safe)
     log_w = jnp.where(hot, log_w, 0.0)
-    return (jnp.log(model.transmission(energy)) + log_w + 4.0 * jnp.log(u)
+    return (jnp.log(model._total(energy)) + log_w + 4.0 * jnp.log(u)
             + 0.5 * jnp.log(kinetic) - jnp.log(4.0 * kinetic - u))
 
 
@@ -172,7 +182,9 @@ def _search(model, mu, bias, kT):
     density = jax.vmap(_log_density, in_axes=(0, None, None, None, None))
     mu_r = mu - 0.5 * bias
     mu_l = mu + 0.5 * bias
-    points = _grid(mu_r, mu_l + THERMAL_REACH * kT, GRID_POINTS + 1)  # points[0] = μ_R: p = 0
+    top = mu_l + THERMAL_REACH * kT
+    top = jnp.where(top > model.max_energy, model.max_energy, top)  # past it by round-off only
+    points = _grid(mu_r, top, GRID_POINTS + 1)  # points[0] = μ_R: p = 0
     values = density(points, model, mu, bias, kT).at[0].set(-jnp.inf)
     best, lo, hi = _best(values, points)
 
@@ -231,31 +243,36 @@ def _check_reference(reference):
         raise ValueError(f"`reference` must be one of {REFERENCES}, got {reference!r}")
 
 
-def _check_window(model, mu, bias, kT, reference):
-    """Concrete-value checks of the energy window against the model and the reference."""
-    m, v, t = (_concrete(x) for x in (mu, bias, kT))
-    if m is None or v is None:
-        return
+def _rules(model, mu, bias, kT, a, reference):
+    """Domain of :func:`hot_spot` (mask, or ValueError on concrete values)."""
+    ok = (check_positive("mu", mu) & check_positive("bias", bias) & check_nonnegative("kT", kT)
+          & check_positive("a", a))
+    m, v, t = arrays(mu, bias, kT)
     mu_r = m - 0.5 * v
-    if reference == "mu_right" and not np.all(mu_r > 0):
-        raise ValueError(
+    if reference == "mu_right":
+        ok &= check_rule(mu_r > 0, lambda: (
             "`bias` must be < 2 `mu` with reference='mu_right' (ε_ref = μ_R = μ̄ − eV/2 must "
-            f"be > 0); got μ_R = {np.min(mu_r):g}. Use reference='mu_bar' for larger biases."
-        )
-    top = m + 0.5 * v + THERMAL_REACH * (0.0 if t is None else t)
-    max_energy = getattr(model, "max_energy", None)
-    if max_energy is not None and np.any(top > max_energy):
-        raise ValueError(
-            f"the search window reaches μ_L + {THERMAL_REACH:g} k_BT = {np.max(top):g} E1, beyond "
-            f"the model's max_energy {max_energy:g} E1: lower `mu`, `bias` or `kT`, or "
-            "increase the model's `n_channels`/`max_energy`"
-        )
+            f"be > 0); got μ_R = {np.min(mu_r):g}. Use reference='mu_bar' for larger biases."))
+    max_energy = model.max_energy
+    ok &= check_at_most(
+        m + 0.5 * v + THERMAL_REACH * t, max_energy,
+        lambda bad: (f"the search window reaches μ_L + {THERMAL_REACH:g} k_BT = {np.max(bad):g} E1, "
+                     f"beyond the model's max_energy {max_energy:g} E1: lower `mu`, `bias` or `kT`, or "
+                     "increase the model's `n_channels`/`max_energy`"))
     min_energy = getattr(model, "min_energy", None)
-    if min_energy is not None and min_energy > 0 and np.any(mu_r < min_energy):
-        raise ValueError(
-            f"μ_R = `mu` − `bias`/2 = {np.min(mu_r):g} E1 lies below the model's table start "
-            f"{min_energy:g} E1"
-        )
+    if min_energy is not None and min_energy > 0:
+        ok &= check_at_least(
+            mu_r, min_energy,
+            lambda bad: (f"μ_R = `mu` − `bias`/2 = {np.min(bad):g} E1 lies below the model's table start "
+                         f"{min_energy:g} E1"))
+    return ok
+
+
+def _safe_point(model):
+    """An in-domain (μ̄, eV) at k_BT = 0 for ``model``: μ_R and μ_L inside its energy range."""
+    lo, hi = model._energy_range()
+    lo = max(lo, 0.0)
+    return 0.5 * (lo + hi), 0.25 * (hi - lo)
 
 
 def hot_spot(model, mu, bias, kT, *, a=0.04, reference="mu_right"):
@@ -291,19 +308,23 @@ def hot_spot(model, mu, bias, kT, *, a=0.04, reference="mu_right"):
         ValueError: naming the argument, for ``mu`` ≤ 0, ``bias`` ≤ 0,
             ``kT`` < 0, ``a`` ≤ 0, an unknown ``reference``, ``bias`` ≥ 2 ``mu``
             with ``reference="mu_right"``, or a search window beyond the model's
-            energy range (checked on concrete values only).
+            energy range.
+
+    Outside the domain: ValueError eagerly, NaN under jit (both fields). The
+    window's top μ_L + 30 k_BT past ``max_energy`` by round-off (1e-9
+    relative) is searched up to ``max_energy``.
     """
     _check_reference(reference)
-    check_positive("mu", mu)
-    check_positive("bias", bias)
-    check_nonnegative("kT", kT)
-    check_positive("a", a)
-    _check_window(model, mu, bias, kT, reference)
+    ok = _rules(model, mu, bias, kT, a, reference)
     warn_if_float32()
-    arrays = (jnp.asarray(x, dtype=float) for x in (mu, bias, kT, a))
-    mu, bias, kT, a = jnp.broadcast_arrays(*arrays)
+    ok_model = model._valid()
+    ok = ok & ok_model
+    model = model._safe(ok_model)
+    mu_safe, bias_safe = _safe_point(model)
+    mu, bias, kT, a = substitute(ok, (mu, mu_safe), (bias, bias_safe), (kT, 0.0), (a, 0.04))
+    mu, bias, kT, a = jnp.broadcast_arrays(*(jnp.asarray(x, dtype=float) for x in (mu, bias, kT, a)))
     energy = _hot_energies(model, mu, bias, kT)
-    return HotSpot(energy, _radius(energy, mu, bias, a, reference))
+    return nan_outside(ok, HotSpot(energy, _radius(energy, mu, bias, a, reference)))
 
 
 def hot_spot_position(model, *, density_cm2, mu, bias_V, temperature_K, a=0.04,
@@ -329,20 +350,29 @@ def hot_spot_position(model, *, density_cm2, mu, bias_V, temperature_K, a=0.04,
                           bias_V=4e-3, temperature_K=0.829)
         # ≈ 695 nm (reference="mu_right"); 965 nm with reference="mu_bar".
         # The paper prints ≈ 2 µm (see the module documentation).
+
+    Outside the domain (also that of :func:`hot_spot` for the converted
+    arguments): ValueError eagerly, NaN under jit.
     """
     _check_reference(reference)
-    check_positive("density_cm2", density_cm2)
-    check_positive("mu", mu)
-    check_positive("bias_V", bias_V)
-    check_nonnegative("temperature_K", temperature_K)
-    check_positive("a", a)
-    units = QPCUnits.from_density(density_cm2, mu, effective_mass)
-    bias = units.bias(bias_V)
-    m, v = _concrete(mu), _concrete(bias)
-    if reference == "mu_right" and m is not None and v is not None and not np.all(v < 2 * m):
-        raise ValueError(
+    ok = (check_positive("density_cm2", density_cm2) & check_positive("mu", mu)
+          & check_positive("bias_V", bias_V) & check_nonnegative("temperature_K", temperature_K)
+          & check_positive("a", a))
+    d, m, bv, t = arrays(density_cm2, mu, bias_V, temperature_K)
+    e1 = fermi_energy_eV(d, effective_mass) / m  # E1 (eV) of QPCUnits.from_density
+    bias, kT = bv / e1, BOLTZMANN_EV_K * t / e1
+    if reference == "mu_right":
+        ok &= check_rule(bias < 2 * m, lambda: (
             "`bias_V` must be < 2ε_F/e with reference='mu_right' (ε_ref = μ_R = ε_F − e|V|/2 "
-            f"must be > 0); got e|V| = {np.max(v / m):g} ε_F. Use reference='mu_bar'."
-        )
-    result = hot_spot(model, mu, bias, units.kT(temperature_K), a=a, reference=reference)
-    return result.radius * units.length_unit_nm
+            f"must be > 0); got e|V| = {np.max(np.asarray(bias / m)):g} ε_F. Use reference='mu_bar'."))
+    ok &= _rules(model, m, bias, kT, a, reference)
+    ok_model = model._valid()
+    ok = ok & ok_model
+    model = model._safe(ok_model)
+    mu_safe, bias_safe = _safe_point(model)
+    e1_safe = _fermi_coefficient(effective_mass) * 2e11 / mu_safe
+    density_cm2, mu, bias_V, temperature_K, a = substitute(
+        ok, (density_cm2, 2e11), (mu, mu_safe), (bias_V, bias_safe * e1_safe), (temperature_K, 0.0), (a, 0.04))
+    units = QPCUnits.from_density(density_cm2, mu, effective_mass)
+    result = hot_spot(model, mu, units.bias(bias_V), units.kT(temperature_K), a=a, reference=reference)
+    return nan_outside(ok, result.radius * units.length_unit_nm)

@@ -27,7 +27,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._spectral import SpectralTable, node_energies
-from ._validate import _concrete, check_finite, check_nonnegative, check_positive, warn_if_float32
+from ._validate import (
+    arrays,
+    check_at_least,
+    check_at_most,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    nan_outside,
+    substitute,
+    warn_if_float32,
+)
 
 __all__ = ["Transport", "transport", "THERMAL_CUTOFF"]
 
@@ -123,7 +133,7 @@ def thermal_table(model, kT):
     """
     grid = model._grid
     table = transmission_table(model)
-    x, w = thermal_rule(model._feature_width)
+    x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
 
     def smoothed(kT):
         energies = jnp.asarray(node_energies(grid))[..., None] + kT * x
@@ -149,7 +159,7 @@ def _transport_scalar_kT(model, mu, bias, kT):
 def _transport_array_kT(model, mu, bias, kT):
     grid = model._grid
     table = transmission_table(model)
-    x, w = thermal_rule(model._feature_width)
+    x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
 
     def points(mu, bias, kT):
         shift = kT[:, None] * x
@@ -184,38 +194,59 @@ def transport(model, mu, bias, kT=0.0):
     Raises:
         ValueError: naming the argument, for non-finite values, bias ≤ 0,
             kT < 0, μ_R < 0, or a window beyond ``model.max_energy``.
+
+    Outside the domain: ValueError eagerly, NaN under jit (every field of the
+    :class:`Transport`). The window ends μ_R ≥ 0 and μ_L + 36 k_BT ≤
+    ``max_energy`` (and μ_R − 36 k_BT ≥ ``min_energy`` of a table) tolerate
+    round-off (1e-9 relative); the integrals stop at the ends of the model's
+    energy grid, so such a window gives the edge's value.
     """
     warn_if_float32()
-    check_finite("mu", mu)
-    check_positive("bias", bias)
-    check_nonnegative("kT", kT)
-    _check_window(model, mu, bias, kT)
+    ok, ok_kT = _window_rules(model, mu, bias, kT)
+    ok_model = model._valid()
+    ok = ok & ok_model
+    model = model._safe(ok_model)
+    mu_safe, bias_safe = _safe_window(model)
+    if jnp.ndim(kT) == 0:  # keep a scalar kT scalar (the fast path)
+        (kT,) = substitute(ok_kT, (kT, 0.0))
+        mu, bias = substitute(ok, (mu, mu_safe), (bias, bias_safe))
+    else:
+        mu, bias, kT = substitute(ok, (mu, mu_safe), (bias, bias_safe), (kT, 0.0))
     mu, bias, kT = (jnp.asarray(x, dtype=float) for x in (mu, bias, kT))
     if kT.ndim == 0:
-        return _transport_scalar_kT(model, mu, bias, kT)
-    return _transport_array_kT(model, mu, bias, kT)
+        result = _transport_scalar_kT(model, mu, bias, kT)
+    else:
+        result = _transport_array_kT(model, mu, bias, kT)
+    return nan_outside(ok, result)
 
 
-def _check_window(model, mu, bias, kT):
-    m, v, t = (_concrete(x) for x in (mu, bias, kT))
-    if m is None or v is None or t is None:
-        return
-    low = m - 0.5 * v
-    if np.any(low < 0):
-        raise ValueError(
-            f"`mu` - `bias`/2 (μ_R) must be >= 0 (the band bottom of the leads); "
-            f"got μ_R = {np.min(low):g} E1"
-        )
+def _window_rules(model, mu, bias, kT):
+    """Domain of :func:`transport` in (μ̄, eV, k_BT) for ``model`` (ValueError on concrete
+    values); returns the masks (all rules, the rule on k_BT alone)."""
+    ok = check_finite("mu", mu) & check_positive("bias", bias)
+    ok_kT = check_nonnegative("kT", kT)
+    ok = ok & ok_kT
+    m, v, t = arrays(mu, bias, kT)
+    ok &= check_at_least(
+        m - 0.5 * v, 0.0, lambda bad: (f"`mu` - `bias`/2 (μ_R) must be >= 0 (the band bottom of the "
+                                       f"leads); got μ_R = {np.min(bad):g} E1"),
+        scale=0.5 * v)
     lo = getattr(model, "min_energy", None)
-    if lo is not None and lo > 0 and np.any(low - THERMAL_CUTOFF * t < lo):
-        raise ValueError(
-            f"`mu`, `bias`, `kT`: the thermal window reaches {np.min(low - THERMAL_CUTOFF * t):g} E1,"
-            f" below the start of the tabulated transmission ({lo:g} E1)"
-        )
-    high = m + 0.5 * v + THERMAL_CUTOFF * t
-    if np.any(high > model.max_energy):
-        raise ValueError(
-            f"`mu`, `bias`, `kT`: the window μ_L + {THERMAL_CUTOFF:g} kT reaches "
-            f"{np.max(high):g} E1, beyond the model's max_energy {model.max_energy:g} E1 "
-            "(increase `n_channels`/`max_energy`)"
-        )
+    if lo is not None and lo > 0:
+        ok &= check_at_least(
+            m - 0.5 * v - THERMAL_CUTOFF * t, lo,
+            lambda bad: (f"`mu`, `bias`, `kT`: the thermal window reaches {np.min(bad):g} E1,"
+                         f" below the start of the tabulated transmission ({lo:g} E1)"))
+    ok &= check_at_most(
+        m + 0.5 * v + THERMAL_CUTOFF * t, model.max_energy,
+        lambda bad: (f"`mu`, `bias`, `kT`: the window μ_L + {THERMAL_CUTOFF:g} kT reaches "
+                     f"{np.max(bad):g} E1, beyond the model's max_energy {model.max_energy:g} E1 "
+                     "(increase `n_channels`/`max_energy`)"))
+    return ok, ok_kT
+
+
+def _safe_window(model):
+    """An in-domain (μ̄, eV) at k_BT = 0: the middle half of the model's energy range."""
+    lo, hi = model._energy_range()
+    lo = max(lo, 0.0)
+    return 0.5 * (lo + hi), 0.5 * (hi - lo)

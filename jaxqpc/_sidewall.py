@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxqpc._special import _j0_j1x_of_z, _j0_np, _j1_np
+from jaxqpc._validate import check_nonnegative, nan_outside, substitute
 
 __all__ = ["sidewall_eigenvalues", "sidewall_eigenvalues_squared"]
 
@@ -224,11 +225,14 @@ def _prepare(h, n_roots):
     h = jnp.asarray(h)
     if not jnp.issubdtype(h.dtype, jnp.floating):
         h = h.astype(jnp.result_type(float))
-    if not isinstance(h, jax.core.Tracer):
-        a = np.asarray(h)
-        if not np.all(a >= 0):  # also catches NaN
-            raise ValueError(f"`h` must be >= 0 (inf allowed), got {a[~(a >= 0)].ravel()[:3].tolist()}")
-    return h, n_roots
+    ok = check_nonnegative("h", h, allow_inf=True)  # NaN fails too
+    (h,) = substitute(ok, (h, 1.0))
+    return h, n_roots, ok
+
+
+def _nan_rows(ok, roots):
+    """NaN in every root of an ``h`` outside [0, ∞] (under jit; see ``_validate``)."""
+    return nan_outside(ok if ok is True else ok[..., None], roots)
 
 
 def sidewall_eigenvalues_squared(h, n_roots):
@@ -238,10 +242,11 @@ def sidewall_eigenvalues_squared(h, n_roots):
     Returns shape ``h.shape + (n_roots,)``. Smooth in h on all of [0, inf]:
     d(mu_n^2)/dh = 2 mu^2/(mu^2 + h^2), = 2 at h = 0 for every n and 0 at
     h = inf (implicit-function derivative, ``jax.custom_jvp``).
-    Accuracy: see ``sidewall_eigenvalues``.
+    Accuracy: see ``sidewall_eigenvalues``. h < 0 or NaN: ValueError eagerly,
+    NaN under jit (the whole row of roots).
     """
-    h, n_roots = _prepare(h, n_roots)
-    return _eig_sq_jit(h, n_roots)
+    h, n_roots, ok = _prepare(h, n_roots)
+    return _nan_rows(ok, _eig_sq_jit(h, n_roots))
 
 
 def sidewall_eigenvalues(h, n_roots):
@@ -265,6 +270,9 @@ def sidewall_eigenvalues(h, n_roots):
     exactly the finite stand-in 1/sqrt(2 tiny) (~4.7e153) is returned for the
     infinite one-sided slope. To differentiate mu_0 through h = 0 use
     ``sidewall_eigenvalues_squared`` (d(mu_0^2)/dh = 2 there).
+
+    Outside the domain (h < 0 or NaN): ValueError eagerly, NaN under jit (the
+    whole row of roots).
     """
-    h, n_roots = _prepare(h, n_roots)
-    return _eig_jit(h, n_roots)
+    h, n_roots, ok = _prepare(h, n_roots)
+    return _nan_rows(ok, _eig_jit(h, n_roots))

@@ -46,6 +46,17 @@ _INT1 = np.pad(_integration_matrix(DEGREE + 1, 1), ((0, 0), (0, 1)))  # (D+1, D+
 _INT2 = _integration_matrix(DEGREE + 1, 2)  # (D+1, D+4)
 
 
+def _constants_for_trace():
+    """The module's NumPy constants as JAX arrays of the current default precision.
+
+    Converted explicitly on every trace: JAX caches its own conversion of a
+    long-lived NumPy array passed implicitly to an operation (keyed on the array,
+    not on ``jax_enable_x64``), so after switching to float64 a float32 copy made
+    earlier would be reused and the program would fail to compile.
+    """
+    return tuple(jnp.asarray(a) for a in (NODES, _VANDER_INV.T, _INT0, _INT1, _INT2))
+
+
 def node_energies(grid):
     """Energies of the interpolation nodes, shape (pieces, DEGREE + 1)."""
     return grid.energies(NODES)
@@ -124,12 +135,14 @@ class SpectralTable(NamedTuple):
         if u_values is None:
             u_values = jnp.zeros_like(values)
         alpha, beta = jnp.asarray(grid.alpha)[:, None], jnp.asarray(grid.beta)[:, None]
-        jac = alpha + 2.0 * beta * NODES  # ε'(s)
-        coef, coef_u = values @ _VANDER_INV.T, u_values @ _VANDER_INV.T
-        weighted = (values * jac) @ _VANDER_INV.T  # g ε'(s)
-        int0 = weighted @ _INT0
-        int1 = (alpha * (weighted @ _INT1) + beta * (weighted @ _INT2)
-                + jnp.pad(((u_values * jac) @ _VANDER_INV.T) @ _INT0, ((0, 0), (0, 2))))
+        # NumPy constants converted explicitly at trace time (see ``_constants_for_trace``)
+        nodes, vander_inv_t, int0_m, int1_m, int2_m = _constants_for_trace()
+        jac = alpha + 2.0 * beta * nodes  # ε'(s)
+        coef, coef_u = values @ vander_inv_t, u_values @ vander_inv_t
+        weighted = (values * jac) @ vander_inv_t  # g ε'(s)
+        int0 = weighted @ int0_m
+        int1 = (alpha * (weighted @ int1_m) + beta * (weighted @ int2_m)
+                + jnp.pad(((u_values * jac) @ vander_inv_t) @ int0_m, ((0, 0), (0, 2))))
         c = jnp.asarray(grid.c)
         m0, m1 = int0.sum(-1), int1.sum(-1)  # piece totals A(s = 1)
         cum = [_exclusive_cumsum_dd(x) for x in (m0, c * m0, m1)]

@@ -11,6 +11,12 @@ provides ``channel_transmissions(energy)`` (T_n on the last axis),
 ``transmission(energy)`` (T = Σ T_n) and the energy grid its Landauer integrals
 use (``_grid``), whose pieces are aligned with the points where T is not
 analytic.
+
+Domain: parameters (checked when the model is built) and energies up to
+``max_energy`` (and from ``min_energy`` for a table). Outside it: ValueError
+eagerly, NaN under jit (a model built from traced parameters is checked where
+it is used). Energies past ``max_energy``/``min_energy`` by round-off (1e-9
+relative) are evaluated on the edge.
 """
 
 import math
@@ -21,7 +27,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._grid import knot_grid, squares_grid, uniform_grid
-from ._validate import _concrete, check_finite, check_positive, warn_if_float32
+from ._validate import (
+    _concrete,
+    arrays,
+    check_at_least,
+    check_at_most,
+    check_finite,
+    check_positive,
+    check_rule,
+    clamp_to_edge,
+    nan_outside,
+    substitute,
+    warn_if_float32,
+)
 
 __all__ = [
     "AbruptQPC",
@@ -34,22 +52,60 @@ class _Transmission(eqx.Module):
     """Interface shared by all transmission models (energies in E1)."""
 
     def transmission(self, energy):
-        """Total transmission T(ε) = Σ_n T_n(ε) (dimensionless); ``energy`` in E1."""
+        """Total transmission T(ε) = Σ_n T_n(ε) (dimensionless); ``energy`` in E1.
+
+        Outside the model's energy range: ValueError eagerly, NaN under jit.
+        """
         return jnp.sum(self.channel_transmissions(energy), axis=-1)
 
-    def channel_transmissions(self, energy):
-        """Channel transmissions T_n(ε), n = 1…N, on the last axis; ``energy`` in E1."""
-        warn_if_float32()
-        self._check_energy(energy)
-        return self._channels(jnp.asarray(energy, dtype=float))
+    def _total(self, energy):
+        """T(ε) without the domain checks (for internal callers that checked their window)."""
+        return jnp.sum(self._channels(jnp.asarray(energy, dtype=float)), axis=-1)
 
-    def _check_energy(self, energy):
-        a = check_finite("energy", energy)
-        if a is not None and np.any(a > self.max_energy):
-            raise ValueError(
-                f"`energy` must be <= {self.max_energy:g} E1 for this model (its channel "
-                f"cut); got {np.max(a):g}. Increase `n_channels`."
-            )
+    def channel_transmissions(self, energy):
+        """Channel transmissions T_n(ε), n = 1…N, on the last axis; ``energy`` in E1.
+
+        Outside the model's energy range (or for invalid traced parameters):
+        ValueError eagerly, NaN under jit.
+        """
+        warn_if_float32()
+        ok_model = self._valid()
+        ok = ok_model & self._energy_rule("energy", energy)
+        model = self._safe(ok_model)
+        (energy,) = substitute(ok, (energy, self._safe_energy()))
+        t = model._channels(model._clamp_energy(energy))
+        return nan_outside(ok if ok is True else ok[..., None], t)
+
+    # -- domain ---------------------------------------------------------------------------------
+    def _valid(self):
+        """Rules on the model's parameters: ``True`` when concrete (checked when built),
+        a mask when traced."""
+        return True
+
+    def _safe(self, ok):
+        """The model with in-domain stand-ins for its parameters where ``ok`` is False."""
+        return self
+
+    def _energy_rule(self, name, energy, label=None):
+        """Rule: ``energy`` (the argument ``name``; ``label`` in messages, default
+        `name`) finite and within the model's energy range, up to round-off at the ends."""
+        label = f"`{name}`" if label is None else label
+        ok = check_finite(name, energy)
+        return ok & check_at_most(
+            energy, self.max_energy,
+            lambda bad: (f"{label} must be <= {self.max_energy:g} E1 for this model (its channel "
+                         f"cut); got {np.max(bad):g}. Increase `n_channels`."))
+
+    def _clamp_energy(self, energy):
+        return clamp_to_edge(energy, hi=self.max_energy)
+
+    def _energy_range(self):
+        """(lowest, highest) energy of the domain (E1), for in-domain stand-ins."""
+        return 0.0, self.max_energy
+
+    def _safe_energy(self):
+        lo, hi = self._energy_range()
+        return 0.5 * (lo + hi)
 
 
 # ---------------------------------------------------------------------------
@@ -169,6 +225,9 @@ class AbruptQPC(_Transmission):
             the table within ~1e-10 of T (measured in the tests). Longer
             constrictions have sharper resonances: a traced ℓ beyond
             grid_length silently loses table accuracy.
+
+    Outside the domain (ℓ ≤ 0, energies above ``max_energy``): ValueError
+    eagerly, NaN under jit.
     """
 
     length: jax.Array
@@ -192,15 +251,27 @@ class AbruptQPC(_Transmission):
 
     @classmethod
     def from_nm(cls, width_nm, length_nm, **kwargs):
-        """Build from the constriction width 2w and length L in nm (ℓ = L/(2w))."""
-        check_positive("width_nm", width_nm)
-        check_positive("length_nm", length_nm)
-        return cls(length=jnp.asarray(length_nm) / jnp.asarray(width_nm), **kwargs)
+        """Build from the constriction width 2w and length L in nm (ℓ = L/(2w)).
+
+        Lengths ≤ 0: ValueError eagerly, NaN under jit (ℓ = NaN).
+        """
+        ok = check_positive("width_nm", width_nm) & check_positive("length_nm", length_nm)
+        width_nm, length_nm = substitute(ok, (width_nm, 1.0), (length_nm, 1.0))
+        # traced values outside the domain: ℓ = NaN, so the model gives NaN wherever it is used
+        return cls(length=nan_outside(ok, jnp.asarray(length_nm) / jnp.asarray(width_nm)), **kwargs)
 
     @property
     def max_energy(self):
         """Largest energy (E1) at which the channel cut is exact: N²."""
         return float(self.n_channels**2)
+
+    def _valid(self):
+        return check_positive("length", self.length)
+
+    def _safe(self, ok):
+        if ok is True:
+            return self
+        return eqx.tree_at(lambda m: m.length, self, jnp.where(ok, self.length, 1.0))
 
     @property
     def _grid(self):
@@ -251,6 +322,9 @@ class SaddlePointQPC(_Transmission):
         grid_step: width of the Landauer-table pieces (static, E1); keep it
             ≤ ħω_x/3 for ~1e-10 relative accuracy of the powers (measured: 1e-7
             at ħω_x/2, 2.5e-10 at ħω_x/3, 1e-13 at ħω_x/6).
+
+    Outside the domain (ħω_x, ħω_y ≤ 0, energies above ``max_energy``):
+    ValueError eagerly, NaN under jit.
     """
 
     omega_x: jax.Array
@@ -273,6 +347,17 @@ class SaddlePointQPC(_Transmission):
         self.n_channels = int(n_channels)
         self.max_energy = float(max_energy)
         self.grid_step = float(grid_step)
+
+    def _valid(self):
+        return (check_positive("omega_x", self.omega_x) & check_positive("omega_y", self.omega_y)
+                & check_finite("v0", self.v0))
+
+    def _safe(self, ok):
+        if ok is True:
+            return self
+        fields = (self.omega_x, self.omega_y, self.v0)
+        safe = substitute(ok, *zip(fields, (0.25, 1.0, 0.5)))
+        return eqx.tree_at(lambda m: (m.omega_x, m.omega_y, m.v0), self, safe)
 
     @property
     def _grid(self):
@@ -330,8 +415,8 @@ class TabulatedTransmission(_Transmission):
     Args:
         energies: strictly increasing energies (E1), at least 2.
         values: T at those energies (≥ 0).
-    Energies outside [energies[0], energies[-1]] raise ``ValueError`` (when
-    concrete); T = 0 for ε ≤ 0 as in every model. Landauer integrals need the
+    Outside the domain (energies outside [energies[0], energies[-1]], values
+    < 0): ValueError eagerly, NaN under jit; T = 0 for ε ≤ 0 as in every model. Landauer integrals need the
     whole thermal window [μ_R − 36 k_BT, μ_L + 36 k_BT] inside the table (or
     starting below 0, where T = 0).
     """
@@ -343,22 +428,36 @@ class TabulatedTransmission(_Transmission):
 
     def __init__(self, energies, values):
         e = _concrete(energies)
-        v = _concrete(values)
-        check_finite("energies", energies)
-        check_finite("values", values)
-        if e is not None:
-            if e.ndim != 1 or e.size < 2:
-                raise ValueError("`energies` must be a 1-D array with at least 2 entries")
-            if not np.all(np.diff(e) > 0):
-                raise ValueError("`energies` must be strictly increasing")
-        if v is not None and e is not None and v.shape != e.shape:
-            raise ValueError(f"`values` must have the shape of `energies` {e.shape}, got {v.shape}")
-        if v is not None and np.any(v < 0):
-            raise ValueError("`values` (transmissions) must be >= 0")
+        shape = np.shape(energies)  # static, even when traced
+        if len(shape) != 1 or shape[0] < 2:
+            raise ValueError("`energies` must be a 1-D array with at least 2 entries")
+        if np.shape(values) != shape:
+            raise ValueError(f"`values` must have the shape of `energies` {shape}, got {np.shape(values)}")
+        self._rules(energies, values)
         self.energies = jnp.asarray(energies, dtype=float)
         self.values = jnp.asarray(values, dtype=float)
         self.n_channels = 1
         self._knots = tuple(float(x) for x in (e if e is not None else []))
+
+    @staticmethod
+    def _rules(energies, values):
+        """One mask for the whole table (a scalar when traced)."""
+        ok = check_finite("energies", energies) & check_finite("values", values)
+        e, v = arrays(energies, values)
+        xp = jnp if isinstance(e, jax.Array) else np
+        ok &= check_rule(xp.all(xp.diff(e) > 0), "`energies` must be strictly increasing")
+        ok &= check_rule(xp.all(v >= 0), "`values` (transmissions) must be >= 0")
+        return ok if ok is True else jnp.all(ok)
+
+    def _valid(self):
+        return self._rules(self.energies, self.values)
+
+    def _safe(self, ok):
+        if ok is True:
+            return self
+        knots = jnp.asarray(self._knots) if self._knots else jnp.linspace(0.0, 1.0, self.energies.shape[0])
+        energies, values = substitute(ok, (self.energies, knots), (self.values, 1.0))
+        return eqx.tree_at(lambda m: (m.energies, m.values), self, (energies, values))
 
     @property
     def min_energy(self):
@@ -378,13 +477,18 @@ class TabulatedTransmission(_Transmission):
     def _feature_width(self):
         return 0.5 * float(np.min(np.diff(self._knots)))
 
-    def _check_energy(self, energy):
-        super()._check_energy(energy)
-        a = _concrete(energy)
-        if a is not None and np.any(a < self.min_energy):
-            raise ValueError(
-                f"`energy` must be >= {self.min_energy:g} E1 (start of the table); got {np.min(a):g}"
-            )
+    def _energy_rule(self, name, energy, label=None):
+        ok = super()._energy_rule(name, energy, label)
+        label = f"`{name}`" if label is None else label
+        return ok & check_at_least(
+            energy, self.min_energy,
+            lambda bad: f"{label} must be >= {self.min_energy:g} E1 (start of the table); got {np.min(bad):g}")
+
+    def _clamp_energy(self, energy):
+        return clamp_to_edge(energy, lo=self.min_energy, hi=self.max_energy)
+
+    def _energy_range(self):
+        return self.min_energy, self.max_energy
 
     def _channels(self, energy):
         x, y = self.energies, self.values

@@ -3,6 +3,10 @@
 The dimensionless scaling of Blaas-Anselmi et al. 2022: energies in
 E1 = ħ²π²/(8 M w²), currents in 2eE1/h, powers and energy currents in 2E1²/h,
 lengths in 1/Q1 = 2w/π.
+
+Outside the domain (E1 ≤ 0, width or density ≤ 0, temperature < 0, …):
+ValueError eagerly, NaN under jit. A :class:`QPCUnits` built from traced
+invalid values holds E1 = NaN.
 """
 
 import math
@@ -20,7 +24,14 @@ from ._constants import (
     PLANCK_J_S,
 )
 from ._landauer import Transport, transport
-from ._validate import check_nonnegative, check_positive
+from ._validate import (
+    absorb_nan,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    nan_outside,
+    substitute,
+)
 
 __all__ = ["QPCUnits"]
 
@@ -34,28 +45,32 @@ class QPCUnits(eqx.Module):
     Attributes:
         e1_eV: E1 in eV.
         effective_mass: M in units of the free-electron mass (GaAs: 0.067).
+
+    E1 ≤ 0: ValueError eagerly, NaN under jit (E1 = NaN).
     """
 
     e1_eV: jax.Array
     effective_mass: float = eqx.field(static=True)
 
     def __init__(self, e1_eV, effective_mass=GAAS_EFFECTIVE_MASS):
-        check_positive("e1_eV", e1_eV)
+        ok = check_positive("e1_eV", e1_eV)
         check_positive("effective_mass", effective_mass)
-        self.e1_eV = jnp.asarray(e1_eV, dtype=float)
+        self.e1_eV = nan_outside(ok, jnp.asarray(e1_eV, dtype=float))
         self.effective_mass = float(effective_mass)
 
     @classmethod
     def from_width(cls, width_nm, effective_mass=GAAS_EFFECTIVE_MASS):
         """E1 = ħ²π²/(8 M w²) for a constriction of width 2w = ``width_nm`` (nm).
 
-        GaAs: E1 ≈ 5.61 eV nm²/(2w)², 3.51 meV for 2w = 40 nm.
+        GaAs: E1 ≈ 5.61 eV nm²/(2w)², 3.51 meV for 2w = 40 nm. ``width_nm`` ≤ 0:
+        ValueError eagerly, NaN under jit (E1 = NaN).
         """
-        check_positive("width_nm", width_nm)
+        ok = check_positive("width_nm", width_nm)
         check_positive("effective_mass", effective_mass)
+        (width_nm,) = substitute(ok, (width_nm, 40.0))
         # E1 (eV) = C / (2w in nm)², with C (eV nm²) formed in Python floats (no float32 underflow)
         c = HBAR_J_S**2 * math.pi**2 / (2.0 * effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C * 1e18
-        return cls(c / jnp.asarray(width_nm, dtype=float) ** 2, effective_mass)
+        return cls(nan_outside(ok, c / jnp.asarray(width_nm, dtype=float) ** 2), effective_mass)
 
     @classmethod
     def from_density(cls, density_cm2, fermi_energy_E1, effective_mass=GAAS_EFFECTIVE_MASS):
@@ -63,11 +78,12 @@ class QPCUnits(eqx.Module):
         ``fermi_energy_E1`` × E1 (spin-degenerate: ε_F = πħ²n/M).
 
         Example of Sec. 4: n = 2·10¹¹ cm⁻², ε_F = 4 E1 gives E1 = 1.79 meV, 2w = 56 nm.
+        Arguments ≤ 0: ValueError eagerly, NaN under jit (E1 = NaN).
         """
-        check_positive("density_cm2", density_cm2)
-        check_positive("fermi_energy_E1", fermi_energy_E1)
+        ok = check_positive("density_cm2", density_cm2) & check_positive("fermi_energy_E1", fermi_energy_E1)
+        density_cm2, fermi_energy_E1 = substitute(ok, (density_cm2, 2e11), (fermi_energy_E1, 4.0))
         fermi_eV = fermi_energy_eV(density_cm2, effective_mass)
-        return cls(fermi_eV / jnp.asarray(fermi_energy_E1, dtype=float), effective_mass)
+        return cls(nan_outside(ok, fermi_eV / jnp.asarray(fermi_energy_E1, dtype=float)), effective_mass)
 
     @property
     def width_nm(self):
@@ -90,9 +106,13 @@ class QPCUnits(eqx.Module):
         return jnp.asarray(energy_E1) * self.e1_eV
 
     def kT(self, temperature_K):
-        """Temperature (K) → k_BT in E1. (kT/E1 = 0.1 is 4.07 K for 2w = 40 nm GaAs.)"""
-        check_nonnegative("temperature_K", temperature_K)
-        return BOLTZMANN_EV_K * jnp.asarray(temperature_K) / self.e1_eV
+        """Temperature (K) → k_BT in E1. (kT/E1 = 0.1 is 4.07 K for 2w = 40 nm GaAs.)
+
+        Temperature < 0 (or E1 ≤ 0): ValueError eagerly, NaN under jit.
+        """
+        ok = check_nonnegative("temperature_K", temperature_K) & check_positive("e1_eV", self.e1_eV)
+        temperature_K, e1 = substitute(ok, (temperature_K, 0.0), (self.e1_eV, 1e-3))
+        return nan_outside(ok, BOLTZMANN_EV_K * jnp.asarray(temperature_K, dtype=float) / e1)
 
     def bias(self, bias_V):
         """Bias voltage |V| (V) → eV in E1."""
@@ -119,14 +139,29 @@ class QPCUnits(eqx.Module):
 
         Returns:
             :class:`Transport` with current in A and heat current and powers in W.
+            Outside the domain (also that of :func:`jaxqpc.transport`):
+            ValueError eagerly, NaN under jit.
         """
-        check_positive("bias_V", bias_V)
-        check_nonnegative("temperature_K", temperature_K)
-        r = transport(model, self.energy(mu_eV), self.bias(bias_V), self.kT(temperature_K))
-        return Transport(r.current * self.current_A, *(x * self.power_W for x in r[1:]))
+        ok_bias = check_positive("bias_V", bias_V)
+        ok_t = check_nonnegative("temperature_K", temperature_K)
+        ok_e1 = check_positive("e1_eV", self.e1_eV)
+        ok_mu = check_finite("mu_eV", mu_eV)
+        ok = ok_mu & ok_bias & ok_t & ok_e1
+        # each argument replaced by its own rule's mask (a scalar temperature stays scalar)
+        mu_eV, bias_V = substitute(ok_mu & ok_bias, (mu_eV, 0.0), (bias_V, 1e-3))
+        (temperature_K,) = substitute(ok_t, (temperature_K, 0.0))
+        units = self if ok_e1 is True else QPCUnits(jnp.where(ok_e1, self.e1_eV, 1e-3), self.effective_mass)
+        r = transport(model, units.energy(mu_eV), units.bias(bias_V), units.kT(temperature_K))
+        r, ok_r = absorb_nan(r)  # NaN outside transport's own domain
+        ok = ok & ok_r
+        return nan_outside(ok, Transport(r.current * units.current_A, *(x * units.power_W for x in r[1:])))
 
 
 def fermi_energy_eV(density_cm2, effective_mass=GAAS_EFFECTIVE_MASS):
     """Fermi energy πħ²n/M (eV) of a spin-degenerate 2DEG of density ``density_cm2`` (cm⁻²)."""
-    c = math.pi * HBAR_J_S**2 / (effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C * 1e4
-    return c * jnp.asarray(density_cm2, dtype=float)  # c in eV cm², formed in Python floats
+    return _fermi_coefficient(effective_mass) * jnp.asarray(density_cm2, dtype=float)
+
+
+def _fermi_coefficient(effective_mass):
+    """πħ²/M in eV cm², formed in Python floats."""
+    return math.pi * HBAR_J_S**2 / (effective_mass * ELECTRON_MASS_KG) / ELEMENTARY_CHARGE_C * 1e4

@@ -8,6 +8,7 @@
   for every h ∈ [0, ∞], with implicit-function derivatives.
 
 Accuracy and methods: ``docs/emission.md`` (section "Special functions").
+The eigenvalues need h ∈ [0, ∞]: outside it, ValueError eagerly, NaN under jit.
 """
 
 from ._sidewall import sidewall_eigenvalues as sidewall_eigenvalues

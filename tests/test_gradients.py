@@ -50,8 +50,10 @@ def _central_or_one_sided(point):
         down[k] -= h
         if name == "kT" and base[k] == 0.0:  # one-sided: kT ≥ 0 (the derivative is 0 there)
             out.append((up, base, h))
-        elif name in ("mu", "bias") and (base[0] - base[1] / 2 - h < 0):
+        elif name == "mu" and (base[0] - base[1] / 2 - h < 0):  # one-sided, inwards (μ_R ≥ 0)
             out.append((up, base, h))
+        elif name == "bias" and (base[0] - base[1] / 2 - h < 0):  # a larger bias leaves the domain
+            out.append((base, down, h))
         else:
             out.append((up, down, 2 * h))
     return out

@@ -33,3 +33,23 @@ def test_float32_warning():
             "try:\n    jaxqpc.AbruptQPC(1.0).transmission(1.0)\nexcept RuntimeWarning as w:\n"
             "    assert 'float32' in str(w)\nelse:\n    raise SystemExit('no warning')")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_float64_after_a_float32_call():
+    """Switching to float64 after float32 calls recompiles in float64 (no stale float32 constants)."""
+    code = (
+        "import warnings, jax, jax.numpy as jnp, jaxqpc; warnings.simplefilter('ignore')\n"
+        "m = jaxqpc.AbruptQPC(1.0)\n"
+        "calls = [lambda: jaxqpc.transport(m, 4.0, 0.5, 0.04).power_right,\n"
+        "         lambda: jaxqpc.transport(m, 4.0, 0.5, jnp.array([0.0, 0.04])).current,\n"
+        "         lambda: jax.grad(lambda mu: jaxqpc.transport(m, mu, 0.5, 0.0).current)(4.0),\n"
+        "         lambda: jaxqpc.peak_temperature(4.0, R0=1.04, Lc=0.13, h=1.0, contact_voltage=0.61)]\n"
+        "before = [f() for f in calls]\n"
+        "assert all(v.dtype == jnp.float32 for v in before)\n"
+        "jax.config.update('jax_enable_x64', True)\n"
+        "for f, v in zip(calls, before):\n"
+        "    w = f()\n"
+        "    assert w.dtype == jnp.float64, w.dtype\n"
+        "    assert jnp.allclose(w, v.astype(jnp.float64), rtol=1e-4), (w, v)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
