@@ -58,26 +58,26 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import emcee  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-from scipy import special  # noqa: E402
+import emcee
+import numpy as np
+import scipy
+from scipy import special
 
-import jaxqpc  # noqa: E402
-from inference.data import example_metadata, load_example  # noqa: E402
-from inference.diagnostics import RHAT_MAX, diagnose  # noqa: E402
-from inference.likelihood import (PRIOR, U_BOUND, expected_counts,  # noqa: E402
+import jaxqpc
+from inference.data import example_metadata, load_example
+from inference.diagnostics import RHAT_MAX, diagnose
+from inference.likelihood import (PRIOR, U_BOUND, expected_counts,
                                   log_posterior_unconstrained)
-from inference.optimize import fit_map  # noqa: E402
-from inference.params import LOG10_H_RANGE, MAX_LENGTH_RATIO, PARAM_NAMES, to_physical  # noqa: E402
-from inference.sample import DEFAULT_LENGTHS, fit_posterior, initial_points  # noqa: E402
+from inference.optimize import fit_map
+from inference.params import LOG10_H_RANGE, MAX_LENGTH_RATIO, PARAM_NAMES, to_physical
+from inference.sample import DEFAULT_LENGTHS, fit_posterior, initial_points
 
 with warnings.catch_warnings():  # ArviZ 0.23 announces the 1.0 migration on import
     warnings.simplefilter("ignore", FutureWarning)
-    import arviz as az  # noqa: E402
+    import arviz as az
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import emission  # noqa: E402  (benchmarks/emission.py: the NumPy/SciPy physics)
+import emission  # (benchmarks/emission.py: the NumPy/SciPy physics)
 
 WALKERS = 32
 BURN_IN = 0.2  # fraction of the emcee steps discarded

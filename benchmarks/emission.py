@@ -47,12 +47,12 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-from scipy import special  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import scipy
+from scipy import special
 
-import jaxqpc  # noqa: E402
+import jaxqpc
 
 # ---------------------------------------------------------------------------
 # constants (CODATA 2018 exact SI values; free-electron gold as in the paper, docs/emission.md)

@@ -40,14 +40,14 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-import scipy.integrate  # noqa: E402
-import scipy.signal  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import scipy
+import scipy.integrate
+import scipy.signal
 
-import jaxqpc  # noqa: E402
-from jaxqpc import _landauer  # noqa: E402
+import jaxqpc
+from jaxqpc import _landauer
 
 LENGTH = 1.0  # ℓ = L/(2w)
 N_CHANNELS = 4  # exact for ε < 16 E1; the maps reach μ_L + 40 kT ≤ 9.1 E1

@@ -188,7 +188,7 @@ def log_prior(params, *, h_fixed=False):
     inside = (eta > 0) & (eta <= 1) & (lc > 0) & (r0 > 0)
     if not h_fixed:
         inside = inside & (h >= 10.0**lo) & (h <= 10.0**hi)
-    safe = lambda x: jnp.where(inside, x, 1.0)  # noqa: E731 (keeps gradients finite outside)
+    safe = lambda x: jnp.where(inside, x, 1.0)  # (keeps gradients finite outside)
     _, lc_med, lc_sig = PRIOR["Lc"]
     _, r0_med, r0_sig = PRIOR["R0"]
     lp = _lognormal_logpdf(safe(lc), lc_med, lc_sig) + _lognormal_logpdf(safe(r0), r0_med, r0_sig)

@@ -221,7 +221,7 @@ def _bfgs_update(state, step, ft, gt, llt, gtol):
     frac = -slope / (2.0 * (ft - f - slope))
     frac = jnp.where(ok & (ft - f - slope > 0), jnp.clip(frac, 0.1, 0.5), 0.1)
     alpha_new = jnp.where(accept, 1.0, state["alpha"] * frac)
-    pick = lambda a, b: jnp.where(accept, a, b)  # noqa: E731
+    pick = lambda a, b: jnp.where(accept, a, b)
     new = dict(x=pick(x + step, x), f=pick(ft, f), g=pick(gt, g), ll=pick(llt, state["ll"]),
                H=pick(H_new, H), p=pick(p_new, p), alpha=alpha_new,
                first=state["first"] & ~accept)

@@ -12,8 +12,8 @@ How the integrals are done (exact up to ~1e-9 of the tabulated T, see
 * k_BT > 0: f(ε − μ) = E[θ(μ + k_BT X − ε)] with X logistic, so every quantity is
   the average over X of the k_BT = 0 window shifted by k_BT X. The average is a
   fixed composite Gauss–Legendre rule on |X| ≤ 36 (weight e^{−36} ≈ 2e-16 beyond),
-  ``thermal_rule``, whose panels follow the model's sharpest features. For a scalar temperature the averages are taken once
-  on the table nodes (thermally smoothed densities, then tabulated), so a map of
+  ``thermal_rule``, whose panels follow the model's sharpest features. For a scalar
+  temperature the averages are taken once on the table nodes (thermally smoothed densities, then tabulated), so a map of
   10⁶ (μ̄, V) points costs four table look-ups per point; for an array of
   temperatures they are taken per point.
 """

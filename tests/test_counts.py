@@ -4,8 +4,8 @@ The chain circuit -> (V_c, N) -> T_e -> detected Bremsstrahlung yield -> counts
 per bin of ``jaxqpc.photon_counts`` / ``photon_counts_from_conductance``:
 
 1. the circuit (``conductance_from_power``, ``contact_voltage``) against the
-   closed form P = V_s^2 G G0/(1 + R_s G G0)^2 and the PHYSICS_NOTES numbers;
-2. the radiating area (PHYSICS_NOTES: 4.25e-14 cm^2, not the printed 4.84e-14);
+   closed form P = V_s^2 G G0/(1 + R_s G G0)^2 and the numbers of docs/errata-buret2020.md;
+2. the radiating area (docs/errata-buret2020.md: 4.25e-14 cm^2, not the printed 4.84e-14);
 3. counts = t_bin (eta S Y(T_e) + dark) against an independent composition
    (V_c and G0 by hand, ``peak_temperature`` with that V_c, ``photon_yield``,
    S by hand), linearity in eta, dark counts, power vs conductance entry points;
@@ -23,20 +23,19 @@ import math
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import pytest
 
-import jaxqpc  # noqa: E402
+import jaxqpc
 
-LAMBDA_F = 0.52  # nm, gold (PHYSICS_NOTES)
+LAMBDA_F = 0.52  # nm, free-electron gold (docs/emission.md)
 KB_EV_K = 8.617333262e-5
 G0_S = 2.0 * 1.602176634e-19**2 / 6.62607015e-34  # 2e^2/h, CODATA 2018 exact
 T_LATTICE = 300.0
 
-# Fig. 3B-like settings (PHYSICS_NOTES): R0 = 2 lambda_F, Lc = lambda_F/4, 0.7 V, 470 ohm
+# Fig. 3B-like settings (docs/errata-buret2020.md): R0 = 2 lambda_F, Lc = lambda_F/4, 0.7 V, 470 ohm
 FIG3B = dict(eta=0.43, R0=2 * LAMBDA_F, Lc=LAMBDA_F / 4, h=1.0, source_voltage=0.7,
              series_resistance=470.0, bin_time=0.01, dark_rate=300.0)
 
@@ -102,7 +101,7 @@ def test_conductance_from_power_too_much_power(p):
 
 
 def test_contact_voltage_fig3b():
-    """PHYSICS_NOTES: 470 ohm and 0.7 V give 0.61 V across the contact at N = 4."""
+    """docs/errata-buret2020.md: 470 ohm and 0.7 V give 0.61 V across the contact at N = 4."""
     vc = float(jaxqpc.contact_voltage(4.0, 0.7, 470.0))
     assert vc == pytest.approx(0.61, abs=5e-3)
     assert vc == pytest.approx(0.7 / (1 + 470.0 * 4 * G0_S), rel=1e-14)
@@ -161,7 +160,7 @@ def test_temperature_from_contact_voltage():
     r0, lc, h = kw["R0"], kw["Lc"], kw["h"]
     vc = kw["source_voltage"] / (1.0 + kw["series_resistance"] * N6 * G0_S)
     t0 = 6.0 / math.pi**2 * vc * math.sqrt(LAMBDA_F / r0) / KB_EV_K
-    # PHYSICS_NOTES: 4938 K (lambda_F/R0)^(1/2) at 0.7 V
+    # docs/errata-buret2020.md: 4938 K (lambda_F/R0)^(1/2) at 0.7 V
     assert 6.0 / math.pi**2 * 0.7 / KB_EV_K == pytest.approx(4938.0, abs=0.5)
     np.testing.assert_allclose(jaxqpc.hot_electron_T0(vc, r0), t0, rtol=1e-14)
     s = np.asarray(jaxqpc.peak_heating_sum(N6 * LAMBDA_F / (4 * r0), lc / r0, h))

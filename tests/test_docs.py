@@ -3,9 +3,8 @@
 * Every relative Markdown link resolves to a file or directory of the repository, and every
   ``#anchor`` into a Markdown page names one of its headings (GitHub's slug rules).
 * Every test cited in the docs as ``tests/<file>.py::<test_name>`` exists.
-* REVIEW: no tracked file refers to notes or paper texts outside the repository. This check
-  fails until every module docstring and test has been rewritten to cite the docs instead;
-  it is kept (not skipped) so that the remaining references stay visible.
+* No tracked file refers to notes or paper texts outside the repository: the docs restate
+  everything the code relies on.
 
 Plain Python only (no JAX): ``python -m pytest -q -p no:cacheprovider tests/test_docs.py``.
 """
@@ -191,9 +190,8 @@ def _tracked_files():
 FORBIDDEN = ("PHYSICS_" + "NOTES", "../" + "shared")  # split so that this file does not match itself
 
 
-def test_REVIEW_no_tracked_file_refers_outside_the_repository():
-    """REVIEW (fails until the code and tests are cleaned up): the repository must stand on its
-    own, so no tracked file may cite the notes or paper texts kept outside it."""
+def test_no_tracked_file_refers_outside_the_repository():
+    """The repository stands on its own: no tracked file cites notes or paper texts kept outside it."""
     files = _tracked_files()
     if files is None:
         pytest.skip("not a git checkout")

@@ -33,16 +33,15 @@ import math
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
 
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import jax.numpy as jnp
+import numpy as np
+import pytest
 
-import jaxqpc  # noqa: E402
-from tests.reference import heating_reference as ref  # noqa: E402
+import jaxqpc
+from tests.reference import heating_reference as ref
 
-LAMBDA_F = 0.52  # nm, gold (free electrons), PHYSICS_NOTES
+LAMBDA_F = 0.52  # nm, gold (free electrons), docs/emission.md
 BIAS = 0.7  # V
 
 ZETAS = (1e-3, 0.01, 0.05, 0.2, 0.5, 0.9, 1.0)
@@ -61,8 +60,8 @@ ACCURACY = 1e-6  # required relative accuracy of peak_heating_sum
 # ---------------------------------------------------------------------------
 def reference_values():
     """{(zeta, ell, h, alpha): S} from the radial-series reference (1e5 terms)."""
-    out = {(z, l, h, 0.0): ref.peak_sum(z, l, h) for z, l, h in GRID}
-    out.update({(z, l, h, ALPHA): ref.peak_sum(z, l, h, ALPHA) for z, l, h in SCREENED})
+    out = {(z, ell, h, 0.0): ref.peak_sum(z, ell, h) for z, ell, h in GRID}
+    out.update({(z, ell, h, ALPHA): ref.peak_sum(z, ell, h, ALPHA) for z, ell, h in SCREENED})
     return out
 
 
@@ -78,8 +77,8 @@ def max_relative_error(values=None):
     """
     values = reference_values() if values is None else values
     keys = list(values)
-    z, l, h, a = (np.array(c, dtype=float) for c in zip(*keys))
-    got = np.asarray(jaxqpc.peak_heating_sum(z, l, h, a))
+    z, ell, h, a = (np.array(c, dtype=float) for c in zip(*keys))
+    got = np.asarray(jaxqpc.peak_heating_sum(z, ell, h, a))
     want = np.array([values[k] for k in keys])
     err = np.abs(got - want) / np.abs(want)
     i = int(np.argmax(err))
@@ -124,9 +123,9 @@ def test_reference_robin_roots(h):
 def test_reference_converged_in_terms():
     """1e5 and 2e5 terms agree to < 1e-10 (measured 5e-15; plain sin^2 weights: 2e-9)."""
     worst = 0.0
-    for z, l, h in itertools.product((1e-3, 0.01, 0.2, 1.0), (0.1, 1.0), HS):
-        a = ref.peak_sum(z, l, h, n_terms=100_000)
-        b = ref.peak_sum(z, l, h, n_terms=200_000)
+    for z, ell, h in itertools.product((1e-3, 0.01, 0.2, 1.0), (0.1, 1.0), HS):
+        a = ref.peak_sum(z, ell, h, n_terms=100_000)
+        b = ref.peak_sum(z, ell, h, n_terms=200_000)
         worst = max(worst, abs(a - b) / abs(b))
     print(f"\nreference: max |S(1e5) - S(2e5)|/S = {worst:.1e}")
     assert worst < 1e-10
@@ -135,8 +134,8 @@ def test_reference_converged_in_terms():
 def test_reference_against_axial_expansion(reference):
     """Second method (axial modes, exponentially convergent) agrees to < 1e-11 (measured 4e-13)."""
     worst = 0.0
-    for (z, l, h, a), s in reference.items():
-        worst = max(worst, abs(ref.peak_sum_axial(z, l, h, a) - s) / s)
+    for (z, ell, h, a), s in reference.items():
+        worst = max(worst, abs(ref.peak_sum_axial(z, ell, h, a) - s) / s)
     print(f"\nreference: max |radial - axial|/S = {worst:.1e}")
     assert worst < 1e-11
 
@@ -179,9 +178,9 @@ def test_peak_heating_sum_max_relative_error(reference):
 
 def test_peak_heating_sum_pointwise_scalar(reference):
     """Scalar calls (h = jnp.inf as a JAX scalar included) give the same numbers."""
-    for z, l, h in [(1e-3, 0.1, 0.0), (0.2, 0.6, 1e-3), (1.0, 1.0, math.inf), (0.9, 0.125, 1e3)]:
-        s = jaxqpc.peak_heating_sum(z, l, jnp.inf if math.isinf(h) else h)
-        assert float(s) == pytest.approx(reference[(z, l, h, 0.0)], rel=ACCURACY)
+    for z, ell, h in [(1e-3, 0.1, 0.0), (0.2, 0.6, 1e-3), (1.0, 1.0, math.inf), (0.9, 0.125, 1e3)]:
+        s = jaxqpc.peak_heating_sum(z, ell, jnp.inf if math.isinf(h) else h)
+        assert float(s) == pytest.approx(reference[(z, ell, h, 0.0)], rel=ACCURACY)
 
 
 @pytest.mark.parametrize("ell", [0.1, 0.6, 1.0])
@@ -223,8 +222,8 @@ def test_small_h_tends_to_corrected_eq5_like_h(zeta, ell):
 def test_side_loss_and_length_monotonic():
     """More side-wall exchange cools, a longer cylinder heats (comparison principle)."""
     h = jnp.array([0.0, 1e-3, 0.1, 1.0, 10.0, 1e3, jnp.inf])
-    for z, l in [(0.05, 0.3), (0.5, 1.0), (1.0, 0.6)]:
-        s = np.asarray(jaxqpc.peak_heating_sum(z, l, h))
+    for z, ell in [(0.05, 0.3), (0.5, 1.0), (1.0, 0.6)]:
+        s = np.asarray(jaxqpc.peak_heating_sum(z, ell, h))
         assert np.all(np.diff(s) < 0)
     s = np.asarray(jaxqpc.peak_heating_sum(0.5, jnp.linspace(0.1, 1.0, 10), 1.0))
     assert np.all(np.diff(s) > 0)
@@ -542,8 +541,8 @@ def test_peak_heating_sum_rejects_bad_input(args, name):
         jaxqpc.peak_heating_sum(*args)
 
 
-@pytest.mark.parametrize("args, name", [((0.0, 1.0), "contact_voltage"), ((0.7, 0.0), "R0"), ((0.7, float("nan")), "R0"),
-                                        ((float("nan"), 1.0), "contact_voltage")])
+@pytest.mark.parametrize("args, name", [((0.0, 1.0), "contact_voltage"), ((0.7, 0.0), "R0"),
+                                        ((0.7, float("nan")), "R0"), ((float("nan"), 1.0), "contact_voltage")])
 def test_T0_rejects_bad_input(args, name):
     with pytest.raises(ValueError, match=name):
         jaxqpc.hot_electron_T0(*args)

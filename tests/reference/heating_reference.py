@@ -221,7 +221,7 @@ def robin_root_brentq(h, n):
         return lo
     if np.isinf(h):
         return hi
-    f = lambda m: m * special.j1(m) - h * special.j0(m)  # noqa: E731
+    f = lambda m: m * special.j1(m) - h * special.j0(m)
     return optimize.brentq(f, lo + 1e-300 if n == 0 else lo, hi, xtol=1e-15, rtol=1e-15, maxiter=500)
 
 
