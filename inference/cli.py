@@ -13,7 +13,9 @@ Subcommands::
 The command line is the application layer: it imports ``jaxqpc`` (physics)
 and the rest of ``inference`` (fitting); neither imports it. Double precision
 (``jax_enable_x64``) is switched on here for every command; the library itself
-never flips that global flag. Heavy modules (matplotlib, the figure code, the
+never flips that global flag. Compiled programs are kept on disk between runs
+(JAX's persistent compilation cache, ``$JAXQPC_CACHE_DIR`` or
+``~/.cache/jaxqpc/xla``; ``JAXQPC_CACHE_DIR=""`` turns it off). Heavy modules (matplotlib, the figure code, the
 samplers) are imported only by the subcommand that needs them.
 
 Output directories (``fit`` and ``figures`` alike): ``--out`` is created if
@@ -225,6 +227,21 @@ def _write_idata(idata, path):
     return path
 
 
+def _use_compilation_cache(jax):
+    """Keep XLA's compiled programs on disk, so a second run skips most of the compilation.
+
+    The directory is ``$JAXQPC_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxqpc/xla`` (default
+    ``~/.cache/jaxqpc/xla``); ``JAXQPC_CACHE_DIR=""`` turns the cache off. JAX's own persistent
+    compilation cache: entries are keyed by the program, the JAX version and the device.
+    """
+    path = os.environ.get("JAXQPC_CACHE_DIR")
+    if path is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "jaxqpc", "xla")
+    if path:
+        jax.config.update("jax_compilation_cache_dir", path)
+
+
 def _dark_rate(text):
     """``--dark-rate``: one number, or comma-separated numbers (one per detector)."""
     try:
@@ -346,6 +363,7 @@ def main(argv=None):
     import jax
 
     jax.config.update("jax_enable_x64", True)  # the library never does this itself
+    _use_compilation_cache(jax)
 
     parser = build_parser()
     args = parser.parse_args(argv)

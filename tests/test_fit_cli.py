@@ -20,16 +20,15 @@ STATS = {"median", "mean", "sd", "q2.5", "q16", "q84", "q97.5", "map"}
 @pytest.fixture(scope="module")
 def example_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("fit") / "out"
-    assert main(["fit", "--example", "--method", "map", "--out", str(out), "--starts", "8"]) == 0
+    # the default 32 starts, as the main command: its compiled MAP is then reused from the disk cache
+    assert main(["fit", "--example", "--method", "map", "--out", str(out)]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
 def bayes_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes") / "out"
-    # --starts 16 and the comparison's lengths (500 + 1500 // 4) match tests/test_inference_bayes.py:
-    # run in one process, the compilations are shared
-    assert main(["fit", "--example", "--out", str(out), "--starts", "16", "--samples", "1500",
+    assert main(["fit", "--example", "--out", str(out), "--samples", "1500",
                  "--warmup", "500"]) == 0
     return out
 
@@ -68,7 +67,7 @@ def test_summary_keys(summary):
     assert summary["correlation"]["scales"] == ["linear", "ln", "ln", "log10"]
     assert set(summary["diagnostics"]) == {"fraction_of_starts_near_best", "log_likelihood",
                                            "n_starts", "wall_s"}
-    assert summary["diagnostics"]["n_starts"] == 8
+    assert summary["diagnostics"]["n_starts"] == 32
     assert 0 < summary["diagnostics"]["fraction_of_starts_near_best"] <= 1
     assert list(summary["identifiability"]) == list(PARAMS)
     for entry in summary["identifiability"].values():
@@ -108,7 +107,7 @@ def test_bayes_summary(bayes_fit):
     for key in ("r_hat", "ess_bulk", "ess_tail"):
         assert set(d[key]) == set(PARAMS), key
     assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 1500
-    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 16
+    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 32
     rows = s["model_comparison"]["models"]
     assert {m["model"] for m in rows} == {"free", "zero", "infinite"}
     assert [r["rank"] for r in rows] == [0, 1, 2]
