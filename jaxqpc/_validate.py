@@ -146,10 +146,8 @@ def check_range_open(name, x, lo, hi, *, tolerant=False):
     return _rule(ok, lambda bad: f"`{name}` must lie in ({lo:g}, {hi:g}], got {_show(bad)}", a)
 
 
-def check_at_most(x, bound, message, *, scale=None):
-    """Rule: ``x <= bound`` up to round-off, i.e. ``x <= bound + edge_rtol() · scale``
-    (``scale``: ``|bound|`` by default). ``message(bad_x)`` words the ``ValueError``.
-    ``bound`` may be +inf (no limit). NaN in ``x`` violates the rule."""
+def _edge_operands(x, bound, scale):
+    """(x, bound, round-off slack edge_rtol() · scale) as jnp arrays when traced, else NumPy."""
     if _traced(x, bound, scale):
         xp = jnp
         a, b = jnp.asarray(x, dtype=float), jnp.asarray(bound, dtype=float)
@@ -159,20 +157,20 @@ def check_at_most(x, bound, message, *, scale=None):
         a, b = _concrete(x), _concrete(bound)
         s = np.abs(b) if scale is None else _concrete(scale)
     slack = xp.where(xp.isfinite(s), edge_rtol() * s, 0.0)
+    return a, b, slack
+
+
+def check_at_most(x, bound, message, *, scale=None):
+    """Rule: ``x <= bound`` up to round-off, i.e. ``x <= bound + edge_rtol() · scale``
+    (``scale``: ``|bound|`` by default). ``message(bad_x)`` words the ``ValueError``.
+    ``bound`` may be +inf (no limit). NaN in ``x`` violates the rule."""
+    a, b, slack = _edge_operands(x, bound, scale)
     return _rule(a <= b + slack, message, a)
 
 
 def check_at_least(x, bound, message, *, scale=None):
     """Rule: ``x >= bound`` up to round-off (``edge_rtol() · scale``, ``|bound|`` by default)."""
-    if _traced(x, bound, scale):
-        xp = jnp
-        a, b = jnp.asarray(x, dtype=float), jnp.asarray(bound, dtype=float)
-        s = jnp.abs(b) if scale is None else jnp.asarray(scale, dtype=float)
-    else:
-        xp = np
-        a, b = _concrete(x), _concrete(bound)
-        s = np.abs(b) if scale is None else _concrete(scale)
-    slack = xp.where(xp.isfinite(s), edge_rtol() * s, 0.0)
+    a, b, slack = _edge_operands(x, bound, scale)
     return _rule(a >= b - slack, message, a)
 
 
