@@ -118,7 +118,7 @@ def run_fit(args):
         else:
             data_path = os.path.abspath(args.data)
             _progress(f"loading {data_path}")
-            dataset = load_csv(data_path, source_voltage=args.source_voltage,
+            dataset = load_csv(data_path, spelling=_FLAG_SPELLING, source_voltage=args.source_voltage,
                                series_resistance=args.series_resistance, dark_rate=args.dark_rate,
                                lattice_temperature=args.lattice_temperature)
     except (DataError, FileNotFoundError) as err:
@@ -240,6 +240,11 @@ def _use_compilation_cache(jax):
         path = os.path.join(base, "jaxqpc", "xla")
     if path:
         jax.config.update("jax_compilation_cache_dir", path)
+
+
+_FLAG_SPELLING = {"source_voltage": "--source-voltage V (or the deprecated --bias)",
+                  "series_resistance": "--series-resistance OHM", "dark_rate": "--dark-rate R",
+                  "lattice_temperature": "--lattice-temperature K"}
 
 
 def _dark_rate(text):

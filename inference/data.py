@@ -151,8 +151,12 @@ def _number(value, key, source, *, allow_list=False):
     return one(value)
 
 
-def _resolve_metadata(data_path, metadata, overrides):
-    """Merge keyword overrides over the metadata file and validate. Returns (values, sources)."""
+def _resolve_metadata(data_path, metadata, overrides, spelling=None):
+    """Merge keyword overrides over the metadata file and validate. Returns (values, sources).
+
+    ``spelling``: how the caller's user passes each override (e.g. a command-line flag), for
+    the messages; by default the keyword argument ``name=``."""
+    spelling = {k: f"the keyword argument {k}=" for k in METADATA_KEYS} | (spelling or {})
     meta_path = _metadata_file(data_path, metadata)
     file_meta = read_metadata(meta_path) if meta_path is not None else {}
     for key in file_meta:
@@ -164,14 +168,14 @@ def _resolve_metadata(data_path, metadata, overrides):
     values, sources = {}, {}
     for key in METADATA_KEYS:
         if overrides.get(key) is not None:
-            values[key], sources[key] = overrides[key], f"keyword argument {key}="
+            values[key], sources[key] = overrides[key], spelling[key]
         elif key in file_meta:
             values[key], sources[key] = file_meta[key], meta_path
     where = f" (read {meta_path})" if meta_path is not None else " (no metadata file found beside it)"
     for key in ("source_voltage", "series_resistance"):
         if key not in values:
             hint = " (write series_resistance = 0 if there is none)" if key == "series_resistance" else ""
-            raise DataError(f"the experiment's {key} is required: pass {key}=… or put it in "
+            raise DataError(f"the experiment's {key} is required: pass it with {spelling[key]} or put it in "
                             f"{data_path.with_suffix('.json').name} / .toml{hint}{where}",
                             path=data_path, column=key)
     out = {k: _number(values[k], k, sources[k], allow_list=(k == "dark_rate")) for k in values}
@@ -247,7 +251,7 @@ def _check_header(path, header):
 
 
 def load_csv(path, *, source_voltage=None, series_resistance=None, dark_rate=None,
-             lattice_temperature=None, metadata=None):
+             lattice_temperature=None, metadata=None, spelling=None):
     """Load photon-count data from a CSV file (format in the module docstring) as a :class:`Dataset`.
 
     Args:
@@ -258,6 +262,9 @@ def load_csv(path, *, source_voltage=None, series_resistance=None, dark_rate=Non
             the metadata file; ``None`` means "take it from the file".
         metadata: path of a ``.json``/``.toml`` metadata file; by default
             ``<stem>.json`` or ``<stem>.toml`` beside ``path`` if present.
+        spelling: optional dict metadata key → how the user passes it (e.g.
+            ``{"source_voltage": "--source-voltage V"}`` for a command line), used in
+            messages; by default the keyword argument.
     Returns:
         A :class:`Dataset` (rows in file order).
     Raises:
@@ -273,7 +280,7 @@ def load_csv(path, *, source_voltage=None, series_resistance=None, dark_rate=Non
         raise DataError(f"no data rows after the header (line {header[0]})", path=path, line=header[0] + 1)
     meta, sources = _resolve_metadata(path, metadata, dict(
         source_voltage=source_voltage, series_resistance=series_resistance, dark_rate=dark_rate,
-        lattice_temperature=lattice_temperature))
+        lattice_temperature=lattice_temperature), spelling)
     vs, rs = meta["source_voltage"], meta["series_resistance"]
     p_max = vs * vs / (4.0 * rs) if rs > 0 else math.inf
     n_max = 1.0 / (rs * CONDUCTANCE_QUANTUM_S) if rs > 0 else math.inf

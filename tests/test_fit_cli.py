@@ -183,3 +183,22 @@ def test_missing_data_file(tmp_path, capsys):
     assert main(["fit", str(tmp_path / "nope.csv"), "--source-voltage", "0.7", "--series-resistance", "470",
                  "--out", str(tmp_path / "o")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_missing_source_voltage_names_the_flag(tmp_path, capsys):
+    data = tmp_path / "counts.csv"
+    data.write_text("power,counts,bin_time\n1e-4,12,0.5\n", encoding="utf-8")
+    assert main(["fit", str(data), "--series-resistance", "470", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--source-voltage" in err and "source_voltage=" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_bias_is_a_deprecated_alias(tmp_path, capsys):
+    data = tmp_path / "counts.csv"
+    data.write_text("power,counts,bin_time\n1e-4,12,0.5\n", encoding="utf-8")
+    with pytest.warns(FutureWarning, match="--source-voltage"):
+        code = main(["fit", str(data), "--bias", "0.7", "--out", str(tmp_path / "o")])
+    assert code == 2  # the series resistance is still missing: the alias was taken as V_s
+    err = capsys.readouterr().err
+    assert "deprecated" in err and "series_resistance is required" in err
