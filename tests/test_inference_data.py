@@ -297,7 +297,7 @@ def test_bad_keyword_metadata(tmp_path):
 
 def test_more_detectors_than_dark_rates_from_keywords(tmp_path):
     path = _write(tmp_path, GOOD)
-    with pytest.raises(DataError, match=r"only 1 dark rate\(s\) given \(keyword argument") as info:
+    with pytest.raises(DataError, match=r"only 1 dark rate\(s\) given \(the keyword argument") as info:
         load_csv(path, dark_rate=[300.0])
     assert info.value.line == 3 and info.value.column == "detector"
 
