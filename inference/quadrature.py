@@ -432,7 +432,7 @@ def _draw_points(key, box, points, log_mass, n, cells, h_free):
 def _draw_eta(u, s, dark, counts):
     """η from its exact conditional p(η | θ, k) ∝ e^{ℓ(η)} by inverse CDF (one per row of ``s``)."""
     def one(ui, si):
-        _, _, left, right = log_marginal_eta(si, dark, counts)
+        _, _, left, right = _eta_bracket(si, dark, counts)
         x = jnp.linspace(left, right, ETA_DRAW_NODES)
         ell = _ell(x, si, dark, counts)
         dens = jnp.exp(ell - jnp.max(ell))
