@@ -94,6 +94,11 @@ def run_fit(args):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "warmup" else 1):
             raise UsageError(f"--{name} must be positive, got {value}")
+    if args.method in ("quadrature", "map"):
+        given = [n for n in ("warmup", "samples", "walkers", "chains") if getattr(args, n) is not None]
+        if given:
+            raise UsageError(f"--method {args.method} draws no chains: drop "
+                             + ", ".join("--" + n for n in given))
     out = prepare_out(args.out, args.force)
 
     t_total = time.perf_counter()
@@ -130,31 +135,28 @@ def run_fit(args):
     import jaxqpc
 
     from .likelihood import replicate_counts
-    from .optimize import fit_map, laplace_draws
+    from .optimize import laplace_draws
     from .sample import expected_counts_draws
 
     table = jaxqpc.YieldTable()
     key_fit, key_draws, key_rep = jax.random.split(jax.random.PRNGKey(args.seed), 3)
-    _progress(f"MAP from {args.starts} starts (the first run compiles, ~10 s)")
-    try:
-        result = fit_map(dataset, key=key_fit, table=table, n_starts=args.starts)
-    except ValueError as err:  # e.g. data outside the model's domain
-        raise UsageError(f"{data_path}: {err}") from None
-    _progress(f"MAP done in {result.wall_s:.1f} s; log-likelihood {result.log_likelihood:.2f}, "
-              f"{100 * result.fraction_near_best:.0f} % of the starts within 1 nat of the best")
-    if not result.hessian_ok:
-        raise UsageError("the Hessian at the MAP is not positive definite: no Laplace "
-                            "approximation (try more --starts or check the data)")
-    diagnostics = report.map_diagnostics(result, args.starts)
-    comparison = None
+    result, comparison, evidence = None, None, None
     paths = []
+    if args.method == "quadrature":
+        draws, predicted, replicated, diagnostics, comparison, evidence, idata = _quadrature(
+            args, dataset, table, key_draws, data_path)
+        source = "quadrature posterior draws"
+        title = "Bayesian fit (quadrature): posterior band of the expected counts"
+    else:
+        result = _map(args, dataset, table, key_fit, data_path)
+        diagnostics = report.map_diagnostics(result, args.starts)
     if args.method == "map":
         draws = laplace_draws(result, dataset, key_draws, n=N_DRAWS)
         _progress(f"predicting the expected counts for {N_DRAWS} Laplace draws")
         predicted = expected_counts_draws(draws, dataset, table)
         replicated = replicate_counts(key_rep, predicted)
         source, title = "Laplace draws", "MAP fit (Laplace predictive band of the expected counts)"
-    else:
+    elif args.method != "quadrature":
         draws, predicted, replicated, diagnostics, comparison, idata = _bayes(
             args, dataset, table, result, key_draws, diagnostics)
         source = f"{args.method.upper()} posterior draws"
@@ -166,13 +168,14 @@ def run_fit(args):
         paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
                                    map_result=result, draws=draws, metadata=metadata,
-                                   diagnostics=diagnostics, model_comparison=comparison, truth=truth)
+                                   diagnostics=diagnostics, evidence=evidence, model_comparison=comparison,
+                                   truth=truth)
     paths += [
         report.write_summary(summary, os.path.join(out, "summary.json")),
         report.write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")),
         report.plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
         report.plot_corner(draws, os.path.join(out, "corner.png"), source=source, truth=truth,
-                           map_params=result.params),
+                           map_params=None if result is None else result.params),
     ]
     for p in paths:
         print(p, flush=True)
@@ -185,6 +188,63 @@ def run_fit(args):
     return 0
 
 
+def _map(args, dataset, table, key, data_path):
+    """The multi-start MAP (the start of the MCMC kernels, or ``--method map`` itself)."""
+    from .optimize import fit_map
+
+    _progress(f"MAP from {args.starts} starts (the first run compiles, ~10 s)")
+    try:
+        result = fit_map(dataset, key=key, table=table, n_starts=args.starts)
+    except ValueError as err:  # e.g. data outside the model's domain
+        raise UsageError(f"{data_path}: {err}") from None
+    _progress(f"MAP done in {result.wall_s:.1f} s; log-likelihood {result.log_likelihood:.2f}, "
+              f"{100 * result.fraction_near_best:.0f} % of the starts within 1 nat of the best")
+    if not result.hessian_ok:
+        raise UsageError("the Hessian at the MAP is not positive definite: no Laplace "
+                         "approximation (try more --starts or check the data)")
+    return result
+
+
+def _quadrature(args, dataset, table, key, data_path):
+    """The default posterior (:mod:`inference.quadrature`): h free, and unless --no-compare the
+    h limits, whose evidences and PSIS-LOO compare the side-wall models."""
+    import jax
+    import numpy as np
+
+    from . import quadrature
+    from .diagnostics import compare_h_models, to_inference_data
+    from .sample import H_MODELS
+
+    names = ["free"] if args.no_compare else list(H_MODELS)
+    keys = dict(zip(names, jax.random.split(key, len(names))))
+    fits = {}
+    for name in names:
+        _progress(f"posterior by quadrature, {MODEL_PROGRESS[name]} (the first run compiles, ~10 s)")
+        try:
+            fits[name] = quadrature.fit_quadrature(dataset, key=keys[name], table=table, h=H_MODELS[name],
+                                                   n_draws=N_DRAWS)
+        except ValueError as err:  # e.g. data outside the model's domain
+            raise UsageError(f"{data_path}: {err}") from None
+        _progress(f"  done in {fits[name].wall_s:.1f} s, log evidence {fits[name].log_evidence:.3f}")
+    posteriors = {name: quadrature.as_posterior(f, dataset) for name, f in fits.items()}
+    diagnostics = quadrature.diagnostics(fits["free"])
+    idata = to_inference_data(posteriors["free"], dataset, table, key=jax.random.fold_in(key, 1))
+    draws = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in posteriors["free"].params}
+    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
+                             for name in ("expected_counts", "counts"))
+    comparison = evidence = None
+    if not args.no_compare:
+        evidence = quadrature.evidence_table(fits)
+        _progress("evidence: " + evidence["conclusion"])
+        comparison, _ = compare_h_models(dataset, key=jax.random.fold_in(key, 2), table=table,
+                                         posteriors=posteriors)
+        _progress("PSIS-LOO: " + comparison["conclusion"])
+    return draws, predicted, replicated, diagnostics, comparison, evidence, idata
+
+
+MODEL_PROGRESS = {"free": "h free", "zero": "h -> 0", "infinite": "h -> inf"}
+
+
 def _bayes(args, dataset, table, result, key, map_diagnostics):
     """The Bayesian fit (draws, expected and replicated counts), its diagnostics and (unless
     --no-compare) the h-model comparison."""
@@ -195,7 +255,7 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
     from .sample import fit_posterior
 
     options = dict(sampler=args.method, num_warmup=args.warmup, num_samples=args.samples,
-                   walkers=args.walkers, chains=args.chains, progress=True)
+                   walkers=args.walkers or 32, chains=args.chains or 4, progress=True)
     k_fit, k_idata, k_cmp = jax.random.split(key, 3)
     _progress(f"sampling the posterior with {args.method.upper()} (compiles first, ~5-20 s)")
     post = fit_posterior(dataset, key=k_fit, table=table, maps=result, **options)
@@ -289,21 +349,25 @@ def _add_fit_parser(commands):
                      help="dark-count rate (1/s): one number, or one per detector comma-separated")
     fit.add_argument("--lattice-temperature", type=float, metavar="K",
                      help="lattice temperature T_L (K; default 300 unless in the metadata file)")
-    fit.add_argument("--method", default="aies", choices=("aies", "ess", "nuts", "map"),
-                     help="aies (default): Bayesian, NumPyro's affine-invariant ensemble sampler; "
+    fit.add_argument("--method", default="quadrature", choices=("quadrature", "aies", "ess", "nuts", "map"),
+                     help="quadrature (default): Bayesian, eta integrated out exactly and deterministic "
+                     "quadrature over (Lc, R0, h), with the evidence of the h models; "
+                     "aies: NumPyro's affine-invariant ensemble sampler; "
                      "ess: ensemble slice sampler; nuts: NUTS, 4 chains; map: multi-start MAP with "
-                     "Laplace uncertainties only (fastest)")
+                     "Laplace uncertainties only")
     fit.add_argument("--samples", type=int, metavar="N",
                      help="draws per walker/chain after warm-up (default: aies 30000, ess 2000, nuts 1000)")
     fit.add_argument("--warmup", type=int, metavar="N",
                      help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
-    fit.add_argument("--walkers", type=int, default=32, help="ensemble size for aies/ess (default 32)")
-    fit.add_argument("--chains", type=int, default=4, help="number of NUTS chains (default 4)")
+    fit.add_argument("--walkers", type=int, help="ensemble size for aies/ess (default 32)")
+    fit.add_argument("--chains", type=int, help="number of NUTS chains (default 4)")
     fit.add_argument("--no-compare", action="store_true",
-                     help="skip the LOO comparison of h free, h -> 0 and h -> inf (two more fits)")
+                     help="skip the comparison of h free, h -> 0 and h -> inf (evidence and PSIS-LOO; "
+                     "two more fits)")
     _add_out_options(fit)
     fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
-    fit.add_argument("--starts", type=int, default=32, help="number of optimiser starts (default 32)")
+    fit.add_argument("--starts", type=int, default=32,
+                     help="number of optimiser starts of the MAP (aies, ess, nuts, map; default 32)")
     fit.set_defaults(run=run_fit)
 
 

@@ -86,17 +86,32 @@ ETA_NODES = 24
 """Gauss–Legendre nodes of the η integral per θ."""
 ETA_DROP = 30.0
 """The η bracket ends where ℓ(η) has dropped this many nats below its maximum (or at 0, 1)."""
+MODE_STEPS = 20
+END_STEPS = 10
+"""Newton steps to the mode of ℓ(η) and to each end of the bracket (fixed: one compiled loop;
+enough for the η integral's accuracy, tests/test_quadrature.py)."""
 ETA_DRAW_NODES = 96
 """Points of the inverse-CDF table from which η is drawn for each drawn θ."""
-COARSE_CELLS = (16, 16, 8)
-"""Cells per axis (a, b, c) of the zoom levels."""
+COARSE_CELLS = (16, 16)
+"""Cells per axis (a, b) of the zoom levels of every slice."""
+C_SLICES = 8
+"""Equal intervals of log₁₀ h (one slice each) before they are refined."""
+MAX_SLICES = 24
+SPLIT_TOLERANCE = 5e-3
+"""An interval of log₁₀ h is halved while its share of the mass times the change (nats, at most 1)
+of the slice evidence towards its neighbours exceeds this."""
 ZOOM_LEVELS = 4
+"""Zoom levels at least; more while the box still has to grow, up to :data:`MAX_ZOOM_LEVELS`."""
+MAX_ZOOM_LEVELS = 16
 ZOOM_NATS = 25.0
 """A zoom level keeps the nodes within this many nats of the best one."""
-FINE_CELLS = (32, 64, 10)
-"""Cells per axis (a, b, c) of the final grid."""
-CHECK_CELLS = (24, 48, 8)
-"""Cells per axis of the second final grid used as the accuracy check."""
+GROW_FRACTION = 0.5
+"""A side of the box whose outer layer holds a kept node moves out by this fraction of the kept span."""
+FINE_CELLS = (48, 64)
+"""Cells per axis (a, b) of the final grid in every slice."""
+CHECK_CELLS = (32, 48)
+"""Cells per axis (a, b) of the second final grid, the accuracy check (on the partition of h
+before the last refinement)."""
 CHUNK = 512
 """θ points per call of the compiled physics."""
 PRIOR_SIGMAS = 7.0
@@ -143,7 +158,7 @@ def _eta_bracket(s, d, k):
     total_s = jnp.sum(s)
     floor = 1e-12
     start = jnp.clip((jnp.sum(k) - jnp.sum(d)) / jnp.maximum(total_s, _TINY), floor, 1.0)
-    mode = _newton_root(lambda x: _ell_derivatives(x, s, d, k), start, floor, 1.0, 40)
+    mode = _newton_root(lambda x: _ell_derivatives(x, s, d, k), start, floor, 1.0, MODE_STEPS)
     top = _ell(mode, s, d, k)
     _, curv = _ell_derivatives(mode, s, d, k)
     sigma = 1.0 / jnp.sqrt(jnp.maximum(-curv, _TINY))
@@ -156,11 +171,11 @@ def _eta_bracket(s, d, k):
     r0 = jnp.minimum(mode + 12.0 * sigma, 1.0)
     r0 = jnp.where(drop(r0)[0] < 0, r0, 1.0)
     right = jnp.where(drop(jnp.asarray(1.0))[0] >= 0, 1.0,
-                      _newton_root(drop, r0, mode, 1.0, 30))
+                      _newton_root(drop, r0, mode, 1.0, END_STEPS))
     # left end: from the left of the root, likewise
     l0 = jnp.maximum(mode - 12.0 * sigma, mode * 1e-8)
     l0 = jnp.where(drop(l0)[0] < 0, l0, mode * 1e-8)
-    left = jnp.where(drop(mode * 1e-8)[0] >= 0, 0.0, _newton_root(drop, l0, mode * 1e-8, mode, 30))
+    left = jnp.where(drop(mode * 1e-8)[0] >= 0, 0.0, _newton_root(drop, l0, mode * 1e-8, mode, END_STEPS))
     return mode, top, left, right
 
 
@@ -251,79 +266,217 @@ def _log_post(points, ctx):
     return jnp.concatenate(lps)[:n], jnp.concatenate(signals)[:n]
 
 
-class _Box(eqx.Module):
-    """An integration region: a ∈ [a0, a1]; b = κ (a − a_ref) + r with r ∈ [r0, r1], capped at
-    b ≤ 0 (Lc ≤ 1.5 R0, an exact edge of every column); c ∈ [c0, c1] (c0 = c1 = log₁₀ h for a
-    fixed h). The shear κ follows the Lc–R0 ridge, so the cells across it stay fine."""
+class _Slices(eqx.Module):
+    """The integration regions of the h slices (leading axis S, one slice per value of c).
 
-    a: jax.Array      # (2,)
-    r: jax.Array      # (2,)
-    c: jax.Array      # (2,)
-    kappa: jax.Array  # ()
-    a_ref: jax.Array  # ()
+    In slice s: c = c_s; a ∈ [a_s0, a_s1]; b = κ_s (a − a_ref,s) + r with r ∈ [r_s0, r_s1], capped
+    at b ≤ 0 (Lc ≤ 1.5 R0, an exact edge of every column). The shear κ_s follows the slice's
+    Lc–R0 ridge, so the cells across it stay fine; each slice has its own box because the ridge
+    moves with h.
+    """
 
-
-def _column(box, a):
-    """Lower and upper b of the column at ``a`` (the upper end capped at the edge b = 0)."""
-    shift = box.kappa * (a - box.a_ref)
-    return jnp.minimum(shift + box.r[0], -1e-9), jnp.minimum(shift + box.r[1], 0.0)
+    a: jax.Array      # (S, 2)
+    r: jax.Array      # (S, 2)
+    kappa: jax.Array  # (S,)
+    a_ref: jax.Array  # (S,)
+    c: jax.Array      # (S,)
 
 
-def _c_step(box, nc, h_free):
-    return (box.c[1] - box.c[0]) / nc if h_free else 1.0
+def _column(sl, a):
+    """Lower and upper b of the columns at ``a`` in one slice (the upper end capped at b = 0)."""
+    shift = sl.kappa * (a - sl.a_ref)
+    return jnp.minimum(shift + sl.r[0], -1e-9), jnp.minimum(shift + sl.r[1], 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("cells", "h_free"))
-def _grid(box, cells, h_free):
-    """Cell centres (n, 3) and log cell volumes (n,) of ``box`` with ``cells`` = (n_a, n_b, n_c)."""
-    na, nb, nc = cells
-    da, dc = (box.a[1] - box.a[0]) / na, _c_step(box, nc, h_free)
-    a = box.a[0] + da * (jnp.arange(na) + 0.5)
-    c = box.c[0] + dc * (jnp.arange(nc) + 0.5) if h_free else jnp.full((nc,), box.c[0])
-    lo, hi = _column(box, a)
-    t = (jnp.arange(nb) + 0.5) / nb
-    b = lo[:, None] + (hi - lo)[:, None] * t[None, :]                    # (na, nb)
-    shape = (na, nb, nc)
-    points = jnp.stack([jnp.broadcast_to(a[:, None, None], shape), jnp.broadcast_to(b[:, :, None], shape),
-                        jnp.broadcast_to(c[None, None, :], shape)], axis=-1).reshape(-1, 3)
-    log_vol = jnp.broadcast_to((jnp.log(da * dc / nb) + jnp.log(hi - lo))[:, None, None], shape)
-    return points, log_vol.reshape(-1)
+def _slice_grid(sl, na, nb):
+    da = (sl.a[1] - sl.a[0]) / na
+    a = sl.a[0] + da * (jnp.arange(na) + 0.5)
+    lo, hi = _column(sl, a)
+    b = lo[:, None] + (hi - lo)[:, None] * ((jnp.arange(nb) + 0.5) / nb)[None, :]     # (na, nb)
+    shape = (na, nb)
+    points = jnp.stack([jnp.broadcast_to(a[:, None], shape), b, jnp.full(shape, sl.c)], axis=-1)
+    log_vol = jnp.broadcast_to((jnp.log(da / nb) + jnp.log(hi - lo))[:, None], shape)
+    return points.reshape(-1, 3), log_vol.reshape(-1)
 
 
-def _start_box(a_min, c_range):
+@functools.partial(jax.jit, static_argnames=("cells",))
+def _grid(slices, cells):
+    """Cell centres (S, n, 3) and log cell areas in (a, b) (S, n) of every slice, ``cells`` = (n_a, n_b)."""
+    return jax.vmap(lambda sl: _slice_grid(sl, *cells))(slices)
+
+
+def _pad(tree, fill=None):
+    """Every leaf's leading (slice) axis padded to :data:`MAX_SLICES` with copies of its first
+    entry (or ``fill``): one compiled shape serves any number of slices."""
+    def one(x):
+        extra = (MAX_SLICES - x.shape[0],) + x.shape[1:]
+        return jnp.concatenate([x, jnp.broadcast_to(x[:1] if fill is None else jnp.asarray(fill, x.dtype), extra)])
+
+    return jax.tree.map(one, tree)
+
+
+def _unpad(tree, n):
+    return jax.tree.map(lambda x: x[:n], tree)
+
+
+def _log_post_grid(slices, cells, ctx):
+    """Cell centres, log areas and log posterior of every slice's grid (only the real slices are
+    evaluated)."""
+    n = slices.c.shape[0]
+    points, log_vol = _unpad(_grid(_pad(slices), cells), n)
+    lp, _ = _log_post(points.reshape(-1, 3), ctx)
+    return points, log_vol, lp.reshape(log_vol.shape)
+
+
+def _start_slices(a_min, c):
+    """Boxes of :data:`PRIOR_SIGMAS` prior standard deviations at the values ``c`` of log₁₀ h."""
     ma, sa, mb, sb = _prior_hyper()
     a_hi = jnp.maximum(a_min, ma) + PRIOR_SIGMAS * sa
     b_lo = mb - PRIOR_SIGMAS * sb - _LN15 - a_hi
-    return _Box(a=jnp.stack([a_min, a_hi]), r=jnp.stack([b_lo, jnp.zeros(())]),
-                c=jnp.asarray(c_range, dtype=float), kappa=jnp.zeros(()), a_ref=a_min)
+    ones = jnp.ones_like(c)
+    return _Slices(a=jnp.stack([a_min * ones, a_hi * ones], -1), r=jnp.stack([b_lo * ones, 0.0 * ones], -1),
+                   kappa=0.0 * ones, a_ref=a_min * ones, c=c)
 
 
-@functools.partial(jax.jit, static_argnames=("cells", "h_free"))
-def _zoom(box, points, lp, cells, a_min, h_free):
-    """The next box: the nodes within ZOOM_NATS of the best, in coordinates sheared along the
-    (a, b) ridge of the posterior mass, with one and a half cells of margin on every side."""
-    keep = lp >= jnp.max(lp) - ZOOM_NATS
-    w = jnp.exp(lp - jnp.max(lp))
-    w = w / jnp.sum(w)
+def _reslice(slices, c):
+    """Slices at the values ``c``, each starting from the box of the nearest slice of ``slices``."""
+    nearest = jnp.argmin(jnp.abs(c[:, None] - slices.c[None, :]), axis=1)
+    return _Slices(a=slices.a[nearest], r=slices.r[nearest], kappa=slices.kappa[nearest],
+                   a_ref=slices.a_ref[nearest], c=c)
+
+
+def _slice_zoom(sl, points, lp, log_vol, na, nb, a_min):
+    """One slice's next box, whether it had to grow, and its log evidence on this grid."""
+    top = jnp.max(lp)
+    top = jnp.where(jnp.isfinite(top), top, 0.0)
+    keep = lp >= top - ZOOM_NATS
+    w = jnp.exp(lp - top)
+    w = w / jnp.maximum(jnp.sum(w), _TINY)
     mean = jnp.sum(w[:, None] * points[:, :2], axis=0)
     d = points[:, :2] - mean
     cov = (w[:, None] * d).T @ d
     kappa = jnp.where(cov[0, 0] > 0, cov[0, 1] / jnp.maximum(cov[0, 0], _TINY), 0.0)
-    a, b, c = points[:, 0], points[:, 1], points[:, 2]
+    a, b = points[:, 0], points[:, 1]
     r = b - kappa * (a - mean[0])
-    na, nb, nc = cells
-    da = (box.a[1] - box.a[0]) / na
-    lo_b, hi_b = _column(box, a)
+    ia, ib = jnp.arange(a.shape[0]) // nb, jnp.arange(a.shape[0]) % nb
+    da = (sl.a[1] - sl.a[0]) / na
+    lo_b, hi_b = _column(sl, a)
     db = jnp.max(jnp.where(keep, (hi_b - lo_b) / nb, 0.0))
 
-    def span(x, step, lo_limit, hi_limit):
+    def span(x, step, lo_limit, grow_lo, grow_hi):
         lo = jnp.min(jnp.where(keep, x, jnp.inf)) - 1.5 * step
         hi = jnp.max(jnp.where(keep, x, -jnp.inf)) + 1.5 * step
-        return jnp.stack([jnp.maximum(lo, lo_limit), jnp.minimum(hi, hi_limit)])
+        extra = GROW_FRACTION * (hi - lo)
+        return jnp.stack([jnp.maximum(lo - jnp.where(grow_lo, extra, 0.0), lo_limit),
+                          hi + jnp.where(grow_hi, extra, 0.0)])
 
-    new_c = span(c, _c_step(box, nc, h_free), *LOG10_H_RANGE) if h_free else box.c
-    return _Box(a=span(a, da, a_min, jnp.inf), r=span(r, db + jnp.abs(kappa) * da, -jnp.inf, jnp.inf),
-                c=new_c, kappa=kappa, a_ref=mean[0])
+    grow = jnp.stack([(sl.a[0] > a_min) & jnp.any(keep & (ia == 0)), jnp.any(keep & (ia == na - 1)),
+                      jnp.any(keep & (ib == 0)), jnp.any(keep & (ib == nb - 1) & (hi_b < 0.0))])
+    new = _Slices(a=span(a, da, a_min, grow[0], grow[1]),
+                  r=span(r, db + jnp.abs(kappa) * da, -jnp.inf, grow[2], grow[3]),
+                  kappa=kappa, a_ref=mean[0], c=sl.c)
+    log_z = jax.scipy.special.logsumexp(lp + log_vol)
+    return new, jnp.any(grow), log_z
+
+
+@functools.partial(jax.jit, static_argnames=("cells",))
+def _zoom(slices, points, lp, log_vol, cells, a_min):
+    """:func:`_slice_zoom` of every slice: the nodes within :data:`ZOOM_NATS` of the slice's best
+    are kept; the new box is sheared along the (a, b) ridge of their mass and spans them with one
+    and a half cells of margin; a side whose outer cell layer holds a kept node (the mass may
+    continue beyond it; never a domain edge) moves out further, by :data:`GROW_FRACTION` of the span."""
+    return jax.vmap(lambda *x: _slice_zoom(*x, *cells, a_min))(slices, points, lp, log_vol)
+
+
+def _zoom_slices(slices, ctx, min_levels):
+    """Zoom every slice on :data:`COARSE_CELLS` grids: at least ``min_levels`` levels, then until no
+    box has to grow (at most :data:`MAX_ZOOM_LEVELS`). Returns the boxes and each slice's log evidence
+    on its last grid."""
+    for level in range(MAX_ZOOM_LEVELS):
+        points, log_vol, lp = _log_post_grid(slices, COARSE_CELLS, ctx)
+        n = slices.c.shape[0]
+        slices, grew, log_z = _unpad(_zoom(*_pad((slices, points, lp, log_vol)), COARSE_CELLS, ctx[3]), n)
+        if level + 1 >= min_levels and not bool(jnp.any(grew)):
+            break
+    return slices, log_z
+
+
+def _select(slices, index):
+    return jax.tree.map(lambda x: x[jnp.asarray(index)], slices)
+
+
+def _concat(*parts):
+    return jax.tree.map(lambda *x: jnp.concatenate(x), *parts)
+
+
+def _h_partition(ctx):
+    """Intervals of log₁₀ h (one slice at each midpoint), refined where the mass of h changes.
+
+    :data:`C_SLICES` equal intervals over the prior's range, each slice zoomed in (a, b); then, in
+    rounds, every interval whose share of the mass times the change of the slice evidence (nats,
+    up to 1) towards its neighbours exceeds :data:`SPLIT_TOLERANCE` is halved, and the new slices
+    zoomed from their parent's box, until none is, or :data:`MAX_SLICES` would be exceeded.
+    Returns (slices, lower ends, upper ends) of the final partition and of the one before the
+    last round of splits (the accuracy check's; the same partition when nothing was split).
+    """
+    lo_h, hi_h = LOG10_H_RANGE
+    edges = np.linspace(lo_h, hi_h, C_SLICES + 1)
+    lo, hi = edges[:-1], edges[1:]
+    slices, log_z = _zoom_slices(_start_slices(ctx[3], jnp.asarray(0.5 * (lo + hi))), ctx, ZOOM_LEVELS)
+    log_z = np.asarray(log_z)
+    previous = (slices, lo, hi)
+    while True:
+        log_m = log_z + np.log(hi - lo)
+        share = np.exp(log_m - np.logaddexp.reduce(log_m))
+        step = np.abs(np.diff(log_z))
+        change = np.maximum(np.append(step, 0.0), np.insert(step, 0, 0.0))
+        score = share * np.minimum(change, 1.0)
+        split = np.argsort(-score)[:max(0, (MAX_SLICES - len(lo)) // 1)]
+        split = np.sort(split[score[split] > SPLIT_TOLERANCE])
+        if split.size == 0 or len(lo) + split.size > MAX_SLICES:
+            return (slices, lo, hi), previous
+        previous = (slices, lo, hi)
+        mid = 0.5 * (lo[split] + hi[split])
+        child_lo, child_hi = np.concatenate([lo[split], mid]), np.concatenate([mid, hi[split]])
+        parent = np.concatenate([split, split])
+        children = _Slices(a=slices.a[parent], r=slices.r[parent], kappa=slices.kappa[parent],
+                           a_ref=slices.a_ref[parent], c=jnp.asarray(0.5 * (child_lo + child_hi)))
+        children, child_z = _zoom_slices(children, ctx, 1)
+        keep = np.setdiff1d(np.arange(len(lo)), split)
+        lo, hi = np.concatenate([lo[keep], child_lo]), np.concatenate([hi[keep], child_hi])
+        slices = _concat(_select(slices, keep), children)
+        log_z = np.concatenate([log_z[keep], np.asarray(child_z)])
+        order = np.argsort(lo)
+        lo, hi, log_z, slices = lo[order], hi[order], log_z[order], _select(slices, order)
+
+
+@functools.partial(jax.jit, static_argnames=("cells",))
+def _masses(slices, points, lp, log_vol, log_dc, dc, cells):
+    """``log_dc``, ``dc``: (S, 1) and (S,) widths of the slices in log₁₀ h (zeros for a fixed h)."""
+    """Cell masses, log evidence, each cell's extent in (ln R0, ln Lc, log₁₀ h) and the masses in
+    the outer cell layers of the boxes: the largest one that is not a domain edge, and those at the
+    domain edges R0 = R0_min, Lc = 1.5 R0 (h's ends are handled by the caller)."""
+    na, nb = cells
+    mass = lp + log_vol + log_dc
+    log_z = jax.scipy.special.logsumexp(mass)
+    w = jnp.exp(mass - log_z)
+    da = (slices.a[:, 1] - slices.a[:, 0]) / na                                     # (S,)
+    lo_b, hi_b = jax.vmap(_column)(slices, points[..., 0])                          # (S, n)
+    db = (hi_b - lo_b) / nb
+    centre = jnp.stack([points[..., 0], points[..., 0] + points[..., 1] + _LN15, points[..., 2]], axis=-1)
+    half = 0.5 * jnp.stack([jnp.broadcast_to(da[:, None], db.shape),
+                            jnp.abs(1.0 + slices.kappa)[:, None] * da[:, None] + db,
+                            jnp.broadcast_to(dc[:, None], db.shape)], axis=-1)
+    layers = w.reshape(-1, na, nb)
+    top = layers[:, :, -1]
+    top_edge = (hi_b >= 0.0).reshape(-1, na, nb)[:, :, -1]
+    a_low = jnp.sum(layers[:, 0, :], axis=-1)
+    return {"log_mass": mass, "log_z": log_z, "w": w, "lo": centre - half, "hi": centre + half,
+            "a_low": a_low, "a_high": jnp.sum(layers[:, -1, :], axis=-1),
+            "b_low": jnp.sum(layers[:, :, 0], axis=-1),
+            "b_high_free": jnp.sum(jnp.where(top_edge, 0.0, top), axis=-1),
+            "b_high_edge": jnp.sum(jnp.where(top_edge, top, 0.0), axis=-1),
+            "slice": jnp.sum(layers, axis=(1, 2))}
 
 
 def _soft_cdf(q, lo, hi, w):
@@ -337,95 +490,78 @@ def _soft_quantiles(lo, hi, w, probs, n=1024):
     return jnp.interp(jnp.asarray(probs), _soft_cdf(x, lo, hi, w), x)
 
 
-@functools.partial(jax.jit, static_argnames=("cells", "h_free"))
-def _masses(box, points, lp, log_vol, cells, h_free):
-    """Cell masses, log evidence and each cell's extent in (ln R0, ln Lc, log₁₀ h)."""
-    mass = lp + log_vol
-    top = jnp.max(mass)
-    log_z = top + jnp.log(jnp.sum(jnp.exp(mass - top)))
-    w = jnp.exp(mass - log_z)
-    na, nb, nc = cells
-    da, dc = (box.a[1] - box.a[0]) / na, _c_step(box, nc, h_free)
-    lo_b, hi_b = _column(box, points[:, 0])
-    db = (hi_b - lo_b) / nb
-    centre = jnp.stack([points[:, 0], points[:, 0] + points[:, 1] + _LN15, points[:, 2]], axis=-1)
-    half = jnp.stack([jnp.full_like(db, 0.5 * da), 0.5 * (da + db), jnp.full_like(db, 0.5 * dc)], axis=-1)
-    return {"log_mass": mass, "log_z": log_z, "w": w, "lo": centre - half, "hi": centre + half}
-
-
-def _layer_mass(w, cells, axis, end):
-    return jnp.sum(jnp.moveaxis(w.reshape(cells), axis, 0)[0 if end == 0 else -1])
-
-
-@functools.partial(jax.jit, static_argnames=("cells", "h_free"))
-def _boundary_masses(box, points, w, cells, a_min, h_free):
-    """(largest mass in an outer cell layer of the box that is not on a domain edge,
-    mass in the outer layer at each domain edge: R0 = R0_min, Lc = 1.5 R0, h = 10⁻³, h = 10³)."""
-    lo_h, hi_h = LOG10_H_RANGE
-    top_layer = (jnp.arange(points.shape[0]) // cells[2]) % cells[1] == cells[1] - 1
-    _, hi_b = _column(box, points[:, 0])
-    at_b_edge = top_layer & (hi_b >= 0.0)
-    free = [jnp.where(box.a[0] > a_min, _layer_mass(w, cells, 0, 0), 0.0), _layer_mass(w, cells, 0, 1),
-            _layer_mass(w, cells, 1, 0), jnp.sum(jnp.where(top_layer & ~at_b_edge, w, 0.0))]
-    edges = [jnp.where(box.a[0] <= a_min, _layer_mass(w, cells, 0, 0), 0.0), jnp.sum(jnp.where(at_b_edge, w, 0.0))]
-    if h_free:
-        free += [jnp.where(box.c[0] > lo_h, _layer_mass(w, cells, 2, 0), 0.0),
-                 jnp.where(box.c[1] < hi_h, _layer_mass(w, cells, 2, 1), 0.0)]
-        edges += [jnp.where(box.c[0] <= lo_h, _layer_mass(w, cells, 2, 0), 0.0),
-                  jnp.where(box.c[1] >= hi_h, _layer_mass(w, cells, 2, 1), 0.0)]
-    return jnp.max(jnp.stack(free)), jnp.stack(edges)
+def _final_grid(partition, cells, ctx):
+    """Cell masses of a final grid: the slices of ``partition`` = (slices, lower ends, upper ends
+    in log₁₀ h, or None for a fixed h) zoomed once more, then ``cells`` in (a, b) per slice."""
+    slices, lo, hi = partition
+    slices, _ = _zoom_slices(slices, ctx, 1)
+    points, log_vol, lp = _log_post_grid(slices, cells, ctx)
+    n = slices.c.shape[0]
+    dc = jnp.zeros(1) if lo is None else jnp.asarray(hi - lo)
+    log_dc = jnp.zeros((1, 1)) if lo is None else jnp.log(dc)[:, None]
+    out = _masses(_pad(slices), _pad(points), _pad(lp, -jnp.inf), _pad(log_vol), _pad(log_dc), _pad(dc),
+                  cells)
+    log_z = out.pop("log_z")
+    flat = {k: np.asarray(v[:n]).reshape((-1,) + v.shape[2:]) if k in ("log_mass", "w", "lo", "hi")
+            else np.asarray(v[:n]) for k, v in out.items()}
+    return flat | {"log_z": float(log_z), "slices": slices, "dc": dc, "cells": cells,
+                   "log_mass_device": out["log_mass"]}
 
 
 def _posterior_grid(data, table, h):
-    """Zoom, final and check grids of one dataset: a dict of arrays (see :class:`QuadraturePosterior`)."""
+    """Zoomed slices, final and check grids of one dataset: a dict (see :func:`fit_quadrature`)."""
     h_free = h is None
     a_min = jnp.log(min_radius_nm(data))
-    log_c = _log_truncation_mass(a_min)
-    ctx = (data, table, jnp.asarray(h_free), a_min, log_c)
-    with np.errstate(divide="ignore"):
-        c_range = LOG10_H_RANGE if h_free else (float(np.log10(h)),) * 2
-    drop_c = (lambda cells: cells) if h_free else (lambda cells: cells[:2] + (1,))
-    cells = drop_c(COARSE_CELLS)
-    box = _start_box(a_min, c_range)
-    for _ in range(ZOOM_LEVELS):
-        points, _ = _grid(box, cells, h_free)
-        lp, _ = _log_post(points, ctx)
-        box = _zoom(box, points, lp, cells, a_min, h_free)
-    out = {}
-    for name, n in (("check", drop_c(CHECK_CELLS)), ("fine", drop_c(FINE_CELLS))):
-        points, log_vol = _grid(box, n, h_free)
-        lp, _ = _log_post(points, ctx)
-        out[name] = dict(_masses(box, points, lp, log_vol, n, h_free), points=points, cells=n)
-    fine, check = out["fine"], out["check"]
+    ctx = (data, table, jnp.asarray(h_free), a_min, _log_truncation_mass(a_min))
+    if h_free:
+        fine_partition, check_partition = _h_partition(ctx)
+        c_lo, c_hi = fine_partition[1][0], fine_partition[2][-1]
+    else:
+        with np.errstate(divide="ignore"):
+            c = float(np.log10(h))
+        stage, _ = _zoom_slices(_start_slices(a_min, jnp.asarray([c])), ctx, ZOOM_LEVELS)
+        fine_partition = check_partition = (stage, None, None)
+    fine = _final_grid(fine_partition, FINE_CELLS, ctx)
+    check = _final_grid(check_partition, CHECK_CELLS, ctx)
     n_axes = 3 if h_free else 2
-    shifts = []
+    shifts, quantiles = [], []
     for i in range(n_axes):  # the check grid's quantiles located in the fine grid's CDF
         q = _soft_quantiles(check["lo"][:, i], check["hi"][:, i], check["w"], QUANTILES)
         shifts.append(jnp.max(jnp.abs(_soft_cdf(q, fine["lo"][:, i], fine["hi"][:, i], fine["w"])
                                       - jnp.asarray(QUANTILES))))
-    outer, edges = _boundary_masses(box, fine["points"], fine["w"], fine["cells"], a_min, h_free)
-    return {"points": fine["points"], "log_mass": fine["log_mass"], "log_z": fine["log_z"],
-            "check_log_z": check["log_z"], "quantile_shift": jnp.stack(shifts),
-            "quantiles": jnp.stack([_soft_quantiles(fine["lo"][:, i], fine["hi"][:, i], fine["w"], QUANTILES)
-                                    for i in range(n_axes)]),
-            "outer_mass": outer, "edge_mass": edges, "box": box, "cells": fine["cells"], "ctx": ctx}
+        quantiles.append(_soft_quantiles(fine["lo"][:, i], fine["hi"][:, i], fine["w"], QUANTILES))
+    at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
+    free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
+            np.sum(fine["b_high_free"])]
+    edges = [np.sum(np.where(at_min, fine["a_low"], 0.0)), np.sum(fine["b_high_edge"])]
+    if h_free:
+        lo_h, hi_h = LOG10_H_RANGE
+        first, last = fine["slice"][0], fine["slice"][-1]
+        free += [0.0 if c_lo <= lo_h else first, 0.0 if c_hi >= hi_h else last]
+        edges += [first if c_lo <= lo_h else 0.0, last if c_hi >= hi_h else 0.0]
+    return {"log_z": float(fine["log_z"]), "check_log_z": float(check["log_z"]),
+            "quantile_shift": np.asarray(shifts), "quantiles": np.asarray(quantiles),
+            "outer_mass": float(max(free)), "edge_mass": np.asarray(edges), "fine": fine, "ctx": ctx}
 
 
-@functools.partial(jax.jit, static_argnames=("n", "cells", "h_free"))
-def _draw_points(key, box, points, log_mass, n, cells, h_free):
-    """``n`` points (a, b, c): a cell by its mass, then uniformly inside it."""
+@functools.partial(jax.jit, static_argnames=("n", "cells"))
+def _draw_points(key, slices, log_mass, dc, n, cells):
+    """``n`` points (a, b, c): a cell by its mass, then uniformly in its coordinates (slice, column).
+
+    ``slices``, ``log_mass`` (S, cells) and ``dc`` padded to :data:`MAX_SLICES` (log_mass −∞)."""
+    na, nb = cells
     k_cell, k_jit = jax.random.split(key)
-    cell = jax.random.categorical(k_cell, log_mass, shape=(n,))
-    centre = points[cell]
-    na, nb, nc = cells
-    step = jnp.stack([(box.a[1] - box.a[0]) / na, jnp.asarray(1.0 / nb), jnp.asarray(_c_step(box, nc, h_free))])
-    jitter = jax.random.uniform(k_jit, (n, 3), minval=-0.5, maxval=0.5) * step
-    a = centre[:, 0] + jitter[:, 0]
-    lo_c, hi_c = _column(box, centre[:, 0])
-    t = (centre[:, 1] - lo_c) / (hi_c - lo_c) + jitter[:, 1]     # the same place within the column
-    lo, hi = _column(box, a)
-    c = centre[:, 2] + jitter[:, 2] if h_free else centre[:, 2]
-    return jnp.stack([a, lo + t * (hi - lo), c], axis=-1)
+    log_mass = log_mass.reshape(-1)
+    cdf = jnp.cumsum(jnp.exp(log_mass - jnp.max(log_mass)))
+    cell = jnp.searchsorted(cdf, jax.random.uniform(k_cell, (n,)) * cdf[-1], side="right")
+    cell = jnp.minimum(cell, log_mass.shape[0] - 1)  # inverse CDF of the cell masses
+    s, j = cell // (na * nb), cell % (na * nb)
+    u = jax.random.uniform(k_jit, (n, 3))
+    sl = jax.tree.map(lambda x: x[s], slices)
+    a = sl.a[:, 0] + (j // nb + u[:, 0]) * (sl.a[:, 1] - sl.a[:, 0]) / na
+    lo, hi = jax.vmap(_column)(sl, a)
+    b = lo + (j % nb + u[:, 1]) / nb * (hi - lo)
+    return jnp.stack([a, b, sl.c + (u[:, 2] - 0.5) * dc[s]], axis=-1)
 
 
 @jax.jit
@@ -442,9 +578,11 @@ def _draw_eta(u, s, dark, counts):
     return jax.vmap(one)(u, s)
 
 
-def _draws(key, grid, h, n):
+def _draws(key, grid, n):
+    fine = grid["fine"]
     k_points, k_eta = jax.random.split(key)
-    points = _draw_points(k_points, grid["box"], grid["points"], grid["log_mass"], n, grid["cells"], h is None)
+    points = _draw_points(k_points, _pad(fine["slices"]), fine["log_mass_device"], _pad(fine["dc"]), n,
+                          fine["cells"])
     _, s = _log_post(points, grid["ctx"])
     data = grid["ctx"][0]
     eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, data.bin_time * data.dark_rate_per_row, data.counts)
@@ -514,10 +652,8 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
     grid = _posterior_grid(_as_arrays(merged), table, h)
     grid["log_z"] = grid["log_z"] + offset
     grid["check_log_z"] = grid["check_log_z"] + offset
-    draws = _draws(key, grid, h, int(n_draws))
+    draws = _draws(key, grid, int(n_draws))
     params = {k: np.asarray(draws[k]) for k in PARAM_NAMES}
-    grid = {k: np.asarray(v) for k, v in grid.items() if k in ("log_z", "check_log_z", "quantile_shift",
-                                                                 "quantiles", "outer_mass", "edge_mass")}
     return _summarise(grid, params, h, time.perf_counter() - t0)
 
 

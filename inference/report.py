@@ -56,15 +56,16 @@ LABELS = {"eta": "η", "Lc": "Lc (nm)", "R0": "R0 (nm)", "h": "h"}
 LOG_AXES = {"eta": False, "Lc": True, "R0": True, "h": True}
 
 
-def parameter_summary(draws, map_params):
-    """{name: {median, mean, sd, q2.5, q16, q84, q97.5, map}} from draws (dict of arrays)."""
+def parameter_summary(draws, map_params=None):
+    """{name: {median, mean, sd, q2.5, q16, q84, q97.5[, map]}} from draws (dict of arrays)."""
     out = {}
     for k in PARAM_NAMES:
         x = np.asarray(draws[k], dtype=float)
         entry = {"median": float(np.median(x)), "mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1))}
         for name, q in QUANTILES.items():
             entry[name] = float(np.percentile(x, q))
-        entry["map"] = float(map_params[k])
+        if map_params is not None:
+            entry["map"] = float(map_params[k])
         out[k] = entry
     return out
 
@@ -128,13 +129,17 @@ def map_diagnostics(result, n_starts):
 
 
 def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnostics,
-                  model_comparison=None, truth=None):
+                  evidence=None, model_comparison=None, truth=None):
     """The summary.json dict (keys in the documented order; optional parts only when given).
 
     Args:
-        method: the fit method (``map`` or a sampler name).
-        diagnostics: dict (the sampler's :func:`inference.diagnostics.diagnose` with the MAP's
-            :func:`map_diagnostics` under ``"map"``; or the MAP's alone for ``map``).
+        method: the fit method (``quadrature``, ``map`` or a sampler name).
+        map_result: the :class:`~inference.optimize.MapResult` (``None`` for ``quadrature``,
+            which needs no MAP: the parameters then have no ``map`` entry).
+        diagnostics: dict (:func:`inference.quadrature.diagnostics`; the sampler's
+            :func:`inference.diagnostics.diagnose` with the MAP's :func:`map_diagnostics` under
+            ``"map"``; or the MAP's alone for ``map``).
+        evidence: :func:`inference.quadrature.evidence_table` of the h models.
         model_comparison: rows of :func:`inference.diagnostics.compare_h_models`.
     """
     summary = {
@@ -142,11 +147,13 @@ def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnos
         "data": str(data),
         "n_rows": int(dataset.n_rows),
         "metadata": metadata,
-        "parameters": parameter_summary(draws, map_result.params),
+        "parameters": parameter_summary(draws, None if map_result is None else map_result.params),
         "correlation": correlation_dict(draws),
         "diagnostics": diagnostics,
         "identifiability": identifiability(draws),
     }
+    if evidence is not None:
+        summary["evidence"] = evidence
     if model_comparison is not None:
         summary["model_comparison"] = model_comparison
     if truth is not None:

@@ -1,7 +1,8 @@
 """``jaxqpc fit``: MAP and Bayesian fits of the bundled example, their report files, the errors.
 
-The Bayesian fit runs with short chains (``--samples 1500 --warmup 500``) to keep
-CI fast; the defaults are longer (see inference.sample).
+The default fit (the quadrature posterior with the evidence and PSIS-LOO of the h models) runs as
+the README's main command does; the AIES path runs with short chains (``--samples 600 --warmup 300``,
+no comparison) to keep CI fast; its defaults are longer (see inference.sample).
 """
 
 import csv
@@ -28,8 +29,15 @@ def example_fit(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bayes_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("bayes") / "out"
-    assert main(["fit", "--example", "--out", str(out), "--samples", "1500",
-                 "--warmup", "500"]) == 0
+    assert main(["fit", "--example", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def aies_fit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("aies") / "out"
+    assert main(["fit", "--example", "--method", "aies", "--samples", "600", "--warmup", "300",
+                 "--no-compare", "--out", str(out)]) == 0
     return out
 
 
@@ -97,22 +105,25 @@ def test_truth_inside_95_percent_interval(summary, name):
 def test_bayes_summary(bayes_fit):
     s = json.loads((bayes_fit / "summary.json").read_text(encoding="utf-8"))
     assert list(s) == ["method", "data", "n_rows", "metadata", "parameters", "correlation",
-                       "diagnostics", "identifiability", "model_comparison", "truth"]
-    assert s["method"] == "aies"
+                       "diagnostics", "identifiability", "evidence", "model_comparison", "truth"]
+    assert s["method"] == "quadrature"
     for name in PARAMS:
         entry = s["parameters"][name]
-        assert set(entry) == STATS
+        assert set(entry) == STATS - {"map"}  # the quadrature needs no MAP
         assert entry["q2.5"] <= s["truth"][name] <= entry["q97.5"], name
     d = s["diagnostics"]
-    for key in ("r_hat", "ess_bulk", "ess_tail"):
-        assert set(d[key]) == set(PARAMS), key
-    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 1500
-    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 32
+    assert d["converged"] and d["warnings"] == [] and d["draws"] == 4000
+    assert max(d["quantile_shift"].values()) <= d["quantile_tolerance"]
+    assert set(d["edge_mass"]) == {"R0 = R0_min", "Lc = 1.5 R0", "h = 1e-3", "h = 1e3"}
+    evidence = s["evidence"]["models"]
+    assert {m["model"] for m in evidence} == {"free", "zero", "infinite"}
+    # at Lc/R0 ≈ 1/8 the h limits give the same counts (docs/errata-buret2020.md): not distinguishable
+    assert max(m["ln_bayes_factor_best_vs_this"] for m in evidence) < 1.0
+    assert "h is not measurable" in s["evidence"]["conclusion"]
     rows = s["model_comparison"]["models"]
     assert {m["model"] for m in rows} == {"free", "zero", "infinite"}
     assert [r["rank"] for r in rows] == [0, 1, 2]
     assert all(np.isfinite(r["elpd_loo"]) and r["se"] > 0 for r in rows)
-    # at Lc/R0 ≈ 1/8 the h limits give the same counts (docs/errata-buret2020.md): not distinguishable
     assert max(r["elpd_diff"] for r in rows) < 1.0
     assert "h is not measurable" in s["model_comparison"]["conclusion"]
     assert "h is not constrained by these data" in s["identifiability"]["h"]["note"]
@@ -124,7 +135,7 @@ def test_bayes_files(bayes_fit):
     import arviz as az
 
     idata = az.from_netcdf(bayes_fit / "posterior.nc")  # the ArviZ InferenceData of the fit
-    assert idata.posterior["Lc"].sizes["chain"] == 32
+    assert idata.posterior["Lc"].sizes["chain"] == 1  # independent draws
     assert idata.log_likelihood["counts"].sizes["row"] == 120
     with open(bayes_fit / "predictions.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -132,6 +143,30 @@ def test_bayes_files(bayes_fit):
     lo, hi = (np.array([float(r[k]) for r in rows]) for k in ("replicated_q2.5", "replicated_q97.5"))
     inside = np.mean((counts >= lo) & (counts <= hi))
     assert 0.85 < inside <= 1.0  # ~95 % of the data inside the posterior predictive band
+
+
+def test_aies_summary(aies_fit):
+    s = json.loads((aies_fit / "summary.json").read_text(encoding="utf-8"))
+    assert list(s) == ["method", "data", "n_rows", "metadata", "parameters", "correlation",
+                       "diagnostics", "identifiability", "truth"]
+    assert s["method"] == "aies"
+    for name in PARAMS:
+        assert set(s["parameters"][name]) == STATS
+    d = s["diagnostics"]
+    for key in ("r_hat", "ess_bulk", "ess_tail"):
+        assert set(d[key]) == set(PARAMS), key
+    assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 600
+    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 32
+    import arviz as az
+
+    assert az.from_netcdf(aies_fit / "posterior.nc").posterior["Lc"].sizes["chain"] == 32
+
+
+@pytest.mark.parametrize("method", ["quadrature", "map"])
+def test_no_chain_options_without_chains(method, tmp_path, capsys):
+    assert main(["fit", "--example", "--method", method, "--walkers", "8", "--out", str(tmp_path / "o")]) == 2
+    assert "--walkers" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_predictions_csv(example_fit):
