@@ -3,7 +3,7 @@
 Subcommands::
 
     jaxqpc fit DATA.csv --source-voltage V --series-resistance OHM [--dark-rate R]
-               [--lattice-temperature K] [--method aies|ess|nuts|map] --out DIR [--force]
+               [--lattice-temperature K] [--method quadrature|aies|ess|nuts|map] --out DIR [--force]
     jaxqpc fit --example --out DIR          the bundled simulated dataset
     jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
@@ -83,7 +83,8 @@ def _figures(args):
 
 
 def run_fit(args):
-    """``jaxqpc fit``: load, MAP, posterior, report (arguments as parsed by :func:`build_parser`)."""
+    """``jaxqpc fit``: load, posterior (quadrature; or MAP then MCMC or Laplace), report (arguments as
+    parsed by :func:`build_parser`)."""
     if args.example and args.data is not None:
         raise UsageError("give either a DATA file or --example, not both")
     if not args.example and args.data is None:
@@ -219,7 +220,8 @@ def _quadrature(args, dataset, table, key, data_path):
     keys = dict(zip(names, jax.random.split(key, len(names))))
     fits = {}
     for name in names:
-        _progress(f"posterior by quadrature, {MODEL_PROGRESS[name]} (the first run compiles, ~10 s)")
+        note = " (compiles first, ~10 s; cached on disk for the next run)" if not fits else ""
+        _progress(f"posterior by quadrature, {MODEL_PROGRESS[name]}{note}")
         try:
             fits[name] = quadrature.fit_quadrature(dataset, key=keys[name], table=table, h=H_MODELS[name],
                                                    n_draws=N_DRAWS)
@@ -330,9 +332,10 @@ class _DeprecatedAlias(argparse.Action):
 def _add_fit_parser(commands):
     fit = commands.add_parser(
         "fit", help="fit the photon-emission model to measured counts (Bayesian or MAP)",
-        description="Fit (eta, Lc, R0, h) to photon counts vs power: multi-start MAP, then NumPyro "
-        "posterior sampling with ArviZ diagnostics and a LOO comparison of the h models (or "
-        "--method map: Laplace uncertainties only). "
+        description="Fit (eta, Lc, R0, h) to photon counts vs power: by default the posterior by "
+        "deterministic quadrature (eta integrated out exactly, grids over Lc, R0, h), with the evidence "
+        "and PSIS-LOO of the h models; or multi-start MAP then NumPyro MCMC with ArviZ diagnostics "
+        "(--method aies|ess|nuts), or --method map (Laplace uncertainties only). "
         "Writes summary.json, predictions.csv, fit.png, corner.png and (Bayesian methods) "
         "posterior.nc into DIR. "
         "Metadata flags override <DATA stem>.json/.toml beside the data file.")

@@ -1,12 +1,4 @@
-"""A deterministic posterior: η integrated out exactly per θ, quadrature over θ (in development).
-
-Status: correct where tested (the η integral against adaptive quadrature, the
-evidence against a brute-force integral, agreement with AIES on the bundled
-example) but **not yet calibrated over the whole prior**: its first
-simulation-based calibration (docs/fitting.md) under-covers, with boxes that
-cut the posterior on part of the prior. It is therefore not the default of
-``jaxqpc fit``; use it for the evidence of the side-wall models, and check its
-warnings.
+"""The default posterior: η integrated out exactly per θ, deterministic quadrature over θ.
 
 The expected counts are linear in the efficiency: μ_i = η s_i(θ) + d_i with
 θ = (Lc, R0, h), s_i the signal of row i at η = 1 and d_i its dark counts
@@ -21,35 +13,42 @@ points where ℓ has dropped by :data:`ETA_DROP` nats on each side by Newton
 (monotone for a concave ℓ), and :data:`ETA_NODES`-node Gauss–Legendre on that
 bracket. One physics evaluation (the s_i) per θ.
 
-What is left, θ, is three-dimensional (two-dimensional for a fixed h). It is
-integrated on tensor grids in the coordinates
+What is left, θ, is three-dimensional (two-dimensional for a fixed h), in the
+coordinates
 
     a = ln R0,   b = ln(Lc / (1.5 R0)) ≤ 0,   c = log₁₀ h ∈ [−3, 3],
 
-in which the domain edges R0 = R0_min, Lc = 1.5 R0 and the bounds of h are
-grid edges and the log-normal priors of R0 and Lc are normal densities. The
-log posterior density in these coordinates is
+in which the domain edges R0 = R0_min and Lc = 1.5 R0 are grid edges and the
+log-normal priors of R0 and Lc are normal densities:
 
     log p(a, b, c | k) = log p(k | θ) + log N(a; ln 1 nm, ln 2)
                          + log N(a + b + ln 1.5; ln 0.3 nm, ln 3) − ln 6 − log C + const,
 
 with C the prior mass left by the truncation to the domain (computed, so the
-evidence is properly normalised). A coarse grid over the prior's support is
-zoomed in :data:`ZOOM_LEVELS` times onto the nodes within :data:`ZOOM_NATS`
-nats of the best node (plus one cell on every side, so the box can also grow),
-then the final grid (midpoint rule, :data:`FINE_CELLS` cells) gives the cell
-masses, the evidence, the marginal quantiles of Lc, R0 and h, and draws: a
-cell by its mass, a point uniformly inside it, η from its exact conditional
-p(η | θ, k) ∝ e^{ℓ(η)} (inverse CDF on :data:`ETA_DRAW_NODES` points of the
-bracket). A second, coarser final grid (:data:`CHECK_CELLS`) is the accuracy
-check that replaces R-hat: the marginal quantiles of the two grids are
-compared in probability.
+evidence is properly normalised).
 
-Everything per dataset is one jit-compiled function of fixed shapes, so
-many datasets run under ``jax.vmap`` (and a GPU takes many at once). Only the
-Poisson observation model is supported here; the MCMC kernels of
-:mod:`inference.sample` cover the negative binomial. Method, accuracy and
-calibration: docs/fitting.md.
+The integral is nested: log₁₀ h is cut into intervals with one *slice* at each
+midpoint, and every slice gets its own box in (a, b), because the Lc–R0 ridge
+moves with h. A slice's box starts at the prior's support and is zoomed on
+:data:`COARSE_CELLS` grids onto the nodes within :data:`ZOOM_NATS` nats of the
+slice's best, sheared along the ridge, with one and a half cells of margin; a
+side whose outer cell layer still holds such a node (the mass may go on beyond
+it) moves out, until no box has to grow. The intervals of h start as
+:data:`C_SLICES` equal ones and are halved where the mass of h changes
+(:data:`SPLIT_TOLERANCE`). The final grid (midpoint rule, :data:`FINE_CELLS`
+per slice) gives the cell masses, the evidence, the marginal quantiles of Lc,
+R0 and h, the mass at each domain edge, and draws: a cell by its mass, a point
+uniformly inside it, η from its exact conditional p(η | θ, k) ∝ e^{ℓ(η)}
+(inverse CDF on :data:`ETA_DRAW_NODES` points of the bracket). A second,
+coarser grid (:data:`CHECK_CELLS`, on the partition of h before its last
+refinement) is the accuracy check that replaces R-hat: the marginal quantiles
+of the two grids are compared in probability.
+
+Every compiled function has fixed shapes (slices padded to :data:`MAX_SLICES`,
+the physics in chunks of :data:`CHUNK` points), so any dataset of the same
+number of rows reuses the compilation. Only the Poisson observation model is
+supported here; the MCMC kernels of :mod:`inference.sample` cover the negative
+binomial. Method, accuracy and calibration: docs/fitting.md.
 """
 
 import functools

@@ -135,9 +135,24 @@ def _make_kernel(sampler, potential, target_accept):
     return NUTS(potential_fn=potential, dense_mass=True, target_accept_prob=target_accept)
 
 
+_PROGRESS = {}
+
+
 def _report(i, total, n_warmup):
-    phase = "warm-up" if i < n_warmup else "sampling"
-    print(f"jaxqpc: {phase} {int(i) + 1}/{total}", file=sys.stderr, flush=True)
+    """A tqdm progress bar on stderr (called from the compiled loop every 10 % of the iterations)."""
+    from tqdm.auto import tqdm
+
+    done, total = int(i) + 1, int(total)
+    bar = _PROGRESS.get("bar")
+    if bar is None or done <= bar.n:  # a new run (or the next dataset of a batch)
+        if bar is not None:
+            bar.close()
+        bar = _PROGRESS["bar"] = tqdm(total=total, file=sys.stderr, unit="it", leave=False)
+    bar.set_description("jaxqpc warm-up" if done <= n_warmup else "jaxqpc sampling", refresh=False)
+    bar.update(done - bar.n)
+    if done >= total:
+        bar.close()
+        _PROGRESS.pop("bar")
 
 
 def _sample_one(key, data, init, table, *, sampler, model, concentration, h, num_warmup, num_samples,
@@ -245,7 +260,7 @@ def fit_posterior_batch(datasets, *, key, table=None, sampler="aies", h_model="f
             default: :func:`initial_points` of a multi-start MAP fit of each dataset.
         maps: optional list of :class:`~inference.optimize.MapResult` (one per dataset, h free)
             to start from (default: fitted here, ~7 s compilation then ~0.7 s per dataset).
-        progress: print the iteration count to stderr every 10 %.
+        progress: show a progress bar (tqdm, stderr), updated every 10 % of the iterations.
     Returns:
         list of :class:`Posterior`, one per dataset.
     """

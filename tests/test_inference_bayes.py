@@ -32,6 +32,7 @@ from inference.data import example_metadata, load_example
 from inference.diagnostics import (_conclusion, compare_h_models, diagnose, thin,
                                    to_inference_data)
 from inference.optimize import fit_map
+from inference.quadrature import fit_quadrature
 from inference.sample import Posterior, fit_posterior, fit_posterior_batch
 from inference.simulate import simulate_experiment
 
@@ -161,25 +162,39 @@ def test_map_on_the_well_measured_combination(maps, posteriors):
         assert combo(m.params) == pytest.approx(np.median(draws), abs=2 * np.std(draws))
 
 
-# 3. the kernels agree ---------------------------------------------------------------------------
+# 3. the kernels agree with the default (quadrature) posterior ---------------------------------
 
-@pytest.mark.parametrize("sampler,options", [
-    # short runs: on seeds 5-9 the quantiles agree to ≤ 0.18 (ESS) and ≤ 0.21 (NUTS) of the width
-    ("ess", dict(num_warmup=150, num_samples=300, walkers=16)),
+@pytest.fixture(scope="module")
+def quadrature_posterior(example, table):
+    return fit_quadrature(example, key=jax.random.PRNGKey(6), table=table, n_draws=40_000)
+
+
+def _quantiles_in_reference_cdf(reference, draws, name, levels=(0.16, 0.5, 0.84)):
+    """The draws' quantiles located in the reference's CDF: F_ref(q_draws(p)) for each level p."""
+    ref = np.sort(np.asarray(reference[name]).reshape(-1))
+    q = np.quantile(np.asarray(draws[name]).reshape(-1), levels)
+    return np.searchsorted(ref, q, side="right") / ref.size
+
+
+# Short runs: the tolerance (in probability) is ≈ 4 Monte Carlo standard errors of the kernel's
+# quantiles at its ESS (AIES ≳ 400, the slice sampler's 16 × 300 draws ≳ 100); benchmarks/
+# kernels_vs_quadrature.py checks converged default-length runs to 0.02.
+@pytest.mark.parametrize("sampler,options,tolerance", [
+    ("aies", None, 0.08),
+    ("ess", dict(num_warmup=150, num_samples=300, walkers=16), 0.15),
     # NUTS compiles the physics' gradient in its tree builder (~60 s): opt-in; ESS checks the claim
-    pytest.param("nuts", dict(num_warmup=150, num_samples=150, chains=2), marks=pytest.mark.slow),
+    pytest.param("nuts", dict(num_warmup=150, num_samples=150, chains=2), 0.15, marks=pytest.mark.slow),
 ])
-def test_other_kernels_agree_with_aies(example, table, maps, posteriors, sampler, options):
-    post = fit_posterior(example, key=jax.random.PRNGKey(5), table=table, maps=maps[0],
-                         sampler=sampler, **options)
-    ref = posteriors[0].flat()
-    got = post.flat()
+def test_kernels_agree_with_the_quadrature(example, table, maps, posteriors, quadrature_posterior,
+                                           sampler, options, tolerance):
+    if options is None:
+        post = posteriors[0]
+    else:
+        post = fit_posterior(example, key=jax.random.PRNGKey(5), table=table, maps=maps[0],
+                             sampler=sampler, **options)
     for name in ("eta", "Lc", "R0"):
-        f = (lambda x: x) if name == "eta" else np.log
-        q_ref = np.percentile(f(ref[name]), [16, 50, 84])
-        q_got = np.percentile(f(got[name]), [16, 50, 84])
-        width = q_ref[2] - q_ref[0]
-        np.testing.assert_allclose(q_got, q_ref, atol=0.35 * width, err_msg=f"{sampler} {name}")
+        cdf = _quantiles_in_reference_cdf(quadrature_posterior.params, post.flat(), name)
+        np.testing.assert_allclose(cdf, (0.16, 0.5, 0.84), atol=tolerance, err_msg=f"{sampler} {name}")
     if sampler == "nuts":
         assert post.u.shape == (2, 150, 4)
         assert post.num_steps.min() >= 1 and post.num_steps.dtype.kind == "i"
