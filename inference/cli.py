@@ -294,7 +294,9 @@ def _use_compilation_cache(jax):
 
     The directory is ``$JAXQPC_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxqpc/xla`` (default
     ``~/.cache/jaxqpc/xla``); ``JAXQPC_CACHE_DIR=""`` turns the cache off. JAX's own persistent
-    compilation cache: entries are keyed by the program, the JAX version and the device.
+    compilation cache: entries are keyed by the program, the JAX version and the device. Every
+    program is kept, however fast it compiled (JAX's default keeps only those over 1 s): a fit
+    compiles hundreds of small ones, which together cost more than the few large ones.
     """
     path = os.environ.get("JAXQPC_CACHE_DIR")
     if path is None:
@@ -302,6 +304,7 @@ def _use_compilation_cache(jax):
         path = os.path.join(base, "jaxqpc", "xla")
     if path:
         jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 _FLAG_SPELLING = {"source_voltage": "--source-voltage V (or the deprecated --bias)",

@@ -208,6 +208,7 @@ def _log_normal_density(x, mean, sigma):
     return -0.5 * z * z - math.log(sigma * math.sqrt(2.0 * math.pi))
 
 
+@jax.jit
 def _log_truncation_mass(a_min):
     """log C: prior mass of R0 ≥ R0_min and Lc ≤ 1.5 R0 under the untruncated log-normals."""
     ma, sa, mb, sb = _prior_hyper()
@@ -253,16 +254,19 @@ def _evaluate(points, data, table, h_free, a_min, log_c):
 
 
 def _log_post(points, ctx):
-    """:func:`_evaluate` over any number of points, in chunks of :data:`CHUNK` (one compilation)."""
+    """:func:`_evaluate` over any number of points, in chunks of :data:`CHUNK` (one compilation).
+
+    Host-side bookkeeping is NumPy throughout this module: eager JAX operations would each compile
+    a small program for every new shape."""
+    points = np.asarray(points)
     n = points.shape[0]
-    pad = (-n) % CHUNK
-    padded = jnp.concatenate([points, jnp.broadcast_to(points[:1], (pad, 3))]) if pad else points
+    padded = np.concatenate([points, np.broadcast_to(points[:1], ((-n) % CHUNK, 3))])
     lps, signals = [], []
     for i in range(0, padded.shape[0], CHUNK):
         lp, s = _evaluate(padded[i:i + CHUNK], *ctx)
-        lps.append(lp)
-        signals.append(s)
-    return jnp.concatenate(lps)[:n], jnp.concatenate(signals)[:n]
+        lps.append(np.asarray(lp))
+        signals.append(np.asarray(s))
+    return np.concatenate(lps)[:n], np.concatenate(signals)[:n]
 
 
 class _Slices(eqx.Module):
@@ -308,14 +312,15 @@ def _pad(tree, fill=None):
     """Every leaf's leading (slice) axis padded to :data:`MAX_SLICES` with copies of its first
     entry (or ``fill``): one compiled shape serves any number of slices."""
     def one(x):
+        x = np.asarray(x)
         extra = (MAX_SLICES - x.shape[0],) + x.shape[1:]
-        return jnp.concatenate([x, jnp.broadcast_to(x[:1] if fill is None else jnp.asarray(fill, x.dtype), extra)])
+        return np.concatenate([x, np.broadcast_to(x[:1] if fill is None else np.asarray(fill, x.dtype), extra)])
 
     return jax.tree.map(one, tree)
 
 
 def _unpad(tree, n):
-    return jax.tree.map(lambda x: x[:n], tree)
+    return jax.tree.map(lambda x: np.asarray(x)[:n], tree)
 
 
 def _log_post_grid(slices, cells, ctx):
@@ -330,16 +335,16 @@ def _log_post_grid(slices, cells, ctx):
 def _start_slices(a_min, c):
     """Boxes of :data:`PRIOR_SIGMAS` prior standard deviations at the values ``c`` of log₁₀ h."""
     ma, sa, mb, sb = _prior_hyper()
-    a_hi = jnp.maximum(a_min, ma) + PRIOR_SIGMAS * sa
+    a_hi = max(a_min, ma) + PRIOR_SIGMAS * sa
     b_lo = mb - PRIOR_SIGMAS * sb - _LN15 - a_hi
-    ones = jnp.ones_like(c)
-    return _Slices(a=jnp.stack([a_min * ones, a_hi * ones], -1), r=jnp.stack([b_lo * ones, 0.0 * ones], -1),
-                   kappa=0.0 * ones, a_ref=a_min * ones, c=c)
+    ones = np.ones_like(np.asarray(c, dtype=float))
+    return _Slices(a=np.stack([a_min * ones, a_hi * ones], -1), r=np.stack([b_lo * ones, 0.0 * ones], -1),
+                   kappa=0.0 * ones, a_ref=a_min * ones, c=ones * c)
 
 
 def _reslice(slices, c):
     """Slices at the values ``c``, each starting from the box of the nearest slice of ``slices``."""
-    nearest = jnp.argmin(jnp.abs(c[:, None] - slices.c[None, :]), axis=1)
+    nearest = np.argmin(np.abs(c[:, None] - slices.c[None, :]), axis=1)
     return _Slices(a=slices.a[nearest], r=slices.r[nearest], kappa=slices.kappa[nearest],
                    a_ref=slices.a_ref[nearest], c=c)
 
@@ -395,17 +400,17 @@ def _zoom_slices(slices, ctx, min_levels):
         points, log_vol, lp = _log_post_grid(slices, COARSE_CELLS, ctx)
         n = slices.c.shape[0]
         slices, grew, log_z = _unpad(_zoom(*_pad((slices, points, lp, log_vol)), COARSE_CELLS, ctx[3]), n)
-        if level + 1 >= min_levels and not bool(jnp.any(grew)):
+        if level + 1 >= min_levels and not np.any(grew):
             break
     return slices, log_z
 
 
 def _select(slices, index):
-    return jax.tree.map(lambda x: x[jnp.asarray(index)], slices)
+    return jax.tree.map(lambda x: x[index], slices)
 
 
 def _concat(*parts):
-    return jax.tree.map(lambda *x: jnp.concatenate(x), *parts)
+    return jax.tree.map(lambda *x: np.concatenate(x), *parts)
 
 
 def _h_partition(ctx):
@@ -421,7 +426,7 @@ def _h_partition(ctx):
     lo_h, hi_h = LOG10_H_RANGE
     edges = np.linspace(lo_h, hi_h, C_SLICES + 1)
     lo, hi = edges[:-1], edges[1:]
-    slices, log_z = _zoom_slices(_start_slices(ctx[3], jnp.asarray(0.5 * (lo + hi))), ctx, ZOOM_LEVELS)
+    slices, log_z = _zoom_slices(_start_slices(ctx[3], 0.5 * (lo + hi)), ctx, ZOOM_LEVELS)
     log_z = np.asarray(log_z)
     previous = (slices, lo, hi)
     while True:
@@ -439,7 +444,7 @@ def _h_partition(ctx):
         child_lo, child_hi = np.concatenate([lo[split], mid]), np.concatenate([mid, hi[split]])
         parent = np.concatenate([split, split])
         children = _Slices(a=slices.a[parent], r=slices.r[parent], kappa=slices.kappa[parent],
-                           a_ref=slices.a_ref[parent], c=jnp.asarray(0.5 * (child_lo + child_hi)))
+                           a_ref=slices.a_ref[parent], c=0.5 * (child_lo + child_hi))
         children, child_z = _zoom_slices(children, ctx, 1)
         keep = np.setdiff1d(np.arange(len(lo)), split)
         lo, hi = np.concatenate([lo[keep], child_lo]), np.concatenate([hi[keep], child_hi])
@@ -478,15 +483,42 @@ def _masses(slices, points, lp, log_vol, log_dc, dc, cells):
             "slice": jnp.sum(layers, axis=(1, 2))}
 
 
+def _cdf_table(lo, hi, w):
+    """The CDF of a mixture of uniform densities on [lo_i, hi_i] with weights w_i (cell masses),
+    exactly: it is piecewise linear between the sorted ends, where its slope changes by ±w_i/width_i.
+    Returns (ends, CDF at the ends); O(n log n) time and O(n) memory."""
+    width = jnp.maximum(hi - lo, 1e-12)
+    x = jnp.concatenate([lo, hi])
+    dslope = jnp.concatenate([w / width, -w / width])
+    order = jnp.argsort(x)
+    x, slope = x[order], jnp.cumsum(dslope[order])
+    cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum(slope[:-1] * jnp.diff(x))])
+    return x, cdf / cdf[-1]
+
+
 def _soft_cdf(q, lo, hi, w):
-    """CDF at ``q`` of a mixture of uniform densities on [lo_i, hi_i] with weights w_i (cell masses)."""
-    width = jnp.maximum(hi - lo, _TINY)
-    return jnp.sum(w * jnp.clip((q[..., None] - lo) / width, 0.0, 1.0), axis=-1)
+    """CDF at ``q`` of the mixture of uniforms (:func:`_cdf_table`)."""
+    x, cdf = _cdf_table(lo, hi, w)
+    return jnp.interp(q, x, cdf)
 
 
-def _soft_quantiles(lo, hi, w, probs, n=1024):
-    x = jnp.linspace(jnp.min(lo), jnp.max(hi), n)
-    return jnp.interp(jnp.asarray(probs), _soft_cdf(x, lo, hi, w), x)
+def _soft_quantiles(lo, hi, w, probs):
+    x, cdf = _cdf_table(lo, hi, w)
+    return jnp.interp(jnp.asarray(probs), cdf, x)
+
+
+@functools.partial(jax.jit, static_argnames=("n_axes",))
+def _marginals(fine, check, n_axes):
+    """The fine grid's quantiles of ln R0, ln Lc[, log₁₀ h] and, per axis, the check grid's quantiles
+    located in the fine grid's CDF: max |F_fine(q_check) − p| (the accuracy check)."""
+    probs = jnp.asarray(QUANTILES)
+    quantiles, shifts = [], []
+    for i in range(n_axes):
+        f = [fine[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [fine["w"].reshape(-1)]
+        c = [check[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [check["w"].reshape(-1)]
+        quantiles.append(_soft_quantiles(*f, probs))
+        shifts.append(jnp.max(jnp.abs(_soft_cdf(_soft_quantiles(*c, probs), *f) - probs)))
+    return jnp.stack(quantiles), jnp.stack(shifts)
 
 
 def _final_grid(partition, cells, ctx):
@@ -496,39 +528,33 @@ def _final_grid(partition, cells, ctx):
     slices, _ = _zoom_slices(slices, ctx, 1)
     points, log_vol, lp = _log_post_grid(slices, cells, ctx)
     n = slices.c.shape[0]
-    dc = jnp.zeros(1) if lo is None else jnp.asarray(hi - lo)
-    log_dc = jnp.zeros((1, 1)) if lo is None else jnp.log(dc)[:, None]
-    out = _masses(_pad(slices), _pad(points), _pad(lp, -jnp.inf), _pad(log_vol), _pad(log_dc), _pad(dc),
-                  cells)
-    log_z = out.pop("log_z")
-    flat = {k: np.asarray(v[:n]).reshape((-1,) + v.shape[2:]) if k in ("log_mass", "w", "lo", "hi")
-            else np.asarray(v[:n]) for k, v in out.items()}
-    return flat | {"log_z": float(log_z), "slices": slices, "dc": dc, "cells": cells,
-                   "log_mass_device": out["log_mass"]}
+    dc = np.zeros(1) if lo is None else hi - lo
+    log_dc = np.zeros((1, 1)) if lo is None else np.log(dc)[:, None]
+    padded = _masses(_pad(slices), _pad(points), _pad(lp, -np.inf), _pad(log_vol), _pad(log_dc), _pad(dc),
+                     cells)
+    out = {k: np.asarray(v) for k, v in padded.items()}
+    flat = {k: out[k][:n].reshape((-1,) + out[k].shape[2:]) for k in ("log_mass", "w", "lo", "hi")}
+    per_slice = {k: v[:n] for k, v in out.items() if k not in flat and k != "log_z"}
+    return flat | per_slice | {"log_z": float(out["log_z"]), "slices": slices, "dc": dc, "cells": cells,
+                               "padded": {k: padded[k] for k in ("log_mass", "w", "lo", "hi")}}
 
 
 def _posterior_grid(data, table, h):
     """Zoomed slices, final and check grids of one dataset: a dict (see :func:`fit_quadrature`)."""
     h_free = h is None
-    a_min = jnp.log(min_radius_nm(data))
-    ctx = (data, table, jnp.asarray(h_free), a_min, _log_truncation_mass(a_min))
+    a_min = float(np.log(min_radius_nm(data)))
+    ctx = (data, table, np.asarray(h_free), a_min, _log_truncation_mass(a_min))
     if h_free:
         fine_partition, check_partition = _h_partition(ctx)
         c_lo, c_hi = fine_partition[1][0], fine_partition[2][-1]
     else:
         with np.errstate(divide="ignore"):
             c = float(np.log10(h))
-        stage, _ = _zoom_slices(_start_slices(a_min, jnp.asarray([c])), ctx, ZOOM_LEVELS)
+        stage, _ = _zoom_slices(_start_slices(a_min, np.asarray([c])), ctx, ZOOM_LEVELS)
         fine_partition = check_partition = (stage, None, None)
     fine = _final_grid(fine_partition, FINE_CELLS, ctx)
     check = _final_grid(check_partition, CHECK_CELLS, ctx)
-    n_axes = 3 if h_free else 2
-    shifts, quantiles = [], []
-    for i in range(n_axes):  # the check grid's quantiles located in the fine grid's CDF
-        q = _soft_quantiles(check["lo"][:, i], check["hi"][:, i], check["w"], QUANTILES)
-        shifts.append(jnp.max(jnp.abs(_soft_cdf(q, fine["lo"][:, i], fine["hi"][:, i], fine["w"])
-                                      - jnp.asarray(QUANTILES))))
-        quantiles.append(_soft_quantiles(fine["lo"][:, i], fine["hi"][:, i], fine["w"], QUANTILES))
+    quantiles, shifts = _marginals(fine["padded"], check["padded"], 3 if h_free else 2)
     at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
     free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
             np.sum(fine["b_high_free"])]
@@ -580,13 +606,14 @@ def _draw_eta(u, s, dark, counts):
 def _draws(key, grid, n):
     fine = grid["fine"]
     k_points, k_eta = jax.random.split(key)
-    points = _draw_points(k_points, _pad(fine["slices"]), fine["log_mass_device"], _pad(fine["dc"]), n,
-                          fine["cells"])
+    points = np.asarray(_draw_points(k_points, _pad(fine["slices"]), fine["padded"]["log_mass"],
+                                     _pad(fine["dc"]), n, fine["cells"]))
     _, s = _log_post(points, grid["ctx"])
     data = grid["ctx"][0]
     eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, data.bin_time * data.dark_rate_per_row, data.counts)
-    theta = _theta(points[:, 0], points[:, 1], points[:, 2])
-    return {"eta": eta, **theta}
+    r0 = np.exp(points[:, 0])
+    return {"eta": np.asarray(eta), "R0": r0, "Lc": MAX_LENGTH_RATIO * r0 * np.exp(points[:, 1]),
+            "h": 10.0 ** points[:, 2]}
 
 
 class QuadraturePosterior(eqx.Module):
@@ -734,7 +761,8 @@ def merge_rows(dataset):
     group = group.reshape(-1)
     m = np.bincount(group).astype(float)
     total = np.bincount(group, weights=counts)
-    offset = float(jnp.sum(gammaln(total + 1.0)) - jnp.sum(gammaln(counts + 1.0)) - np.sum(total * np.log(m)))
+    log_factorial = np.vectorize(math.lgamma, otypes=[float])
+    offset = float(np.sum(log_factorial(total + 1.0)) - np.sum(log_factorial(counts + 1.0)) - np.sum(total * np.log(m)))
     merged = dataset.__class__(
         power=jnp.asarray(power[first]), counts=jnp.asarray(total), bin_time=jnp.asarray(bin_time[first] * m),
         detector=jnp.asarray(detector[first]), source_voltage=dataset.source_voltage,
