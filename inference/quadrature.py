@@ -672,6 +672,8 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
         h = float(h)
         if not h >= 0:
             raise ValueError(f"`h` must be None (free) or >= 0 (inf allowed), got {h}")
+    if int(n_draws) != n_draws or n_draws < 1:
+        raise ValueError(f"`n_draws` must be a positive integer, got {n_draws}")
     jaxqpc.conductance_from_power(dataset.power, dataset.source_voltage, dataset.series_resistance)
     t0 = time.perf_counter()
     merged, offset = merge_rows(dataset)

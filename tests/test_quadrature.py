@@ -200,3 +200,19 @@ def test_without_data_the_posterior_is_the_prior(table):
     for name in ("R0", "Lc", "h"):
         cdf = [np.mean(np.asarray(prior[name]) <= x) for x in post.quantiles[name]]
         np.testing.assert_allclose(cdf, quad.QUANTILES, atol=0.01, err_msg=name)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(h=-1.0), "`h` must be None"), (dict(h=float("nan")), "`h` must be None"),
+    (dict(n_draws=0), "`n_draws`"), (dict(n_draws=2.5), "`n_draws`"),
+])
+def test_bad_arguments_are_refused(table, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        quad.fit_quadrature(_dataset(table), key=jax.random.PRNGKey(0), table=table, **kwargs)
+
+
+def test_data_outside_the_domain_are_refused(table):
+    ds = _dataset(table)
+    ds = eqx.tree_at(lambda d: d.power, ds, ds.power.at[0].set(1.0))  # 1 W > V_s²/4R_s: no conductance gives it
+    with pytest.raises(ValueError):
+        quad.fit_quadrature(ds, key=jax.random.PRNGKey(0), table=table)
