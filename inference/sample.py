@@ -15,7 +15,8 @@ Poisson or negative-binomial likelihood, the documented priors of
 * ``"nuts"``: NUTS with a dense mass matrix adapted in warm-up, ``chains``
   (4) independent chains, target acceptance 0.9.
 
-Why AIES is the default. The posterior is a curved ridge in (η, Lc, R0) with
+Why AIES is the default kernel (``jaxqpc fit`` itself uses
+:mod:`inference.quadrature`). The posterior is a curved ridge in (η, Lc, R0) with
 h flat over six decades and η piling up against 1 (docs/fitting.md;
 ``inference.optimize``). The coordinates of :mod:`inference.params` already
 follow the physics' own variables (Lc as a fraction of R0, R0 relative to its
