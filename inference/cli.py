@@ -210,7 +210,6 @@ def _quadrature(args, dataset, table, key, data_path):
     """The default posterior (:mod:`inference.quadrature`): h free, and unless --no-compare the
     h limits, whose evidences and PSIS-LOO compare the side-wall models."""
     import jax
-    import numpy as np
 
     from . import quadrature
     from .diagnostics import compare_h_models, to_inference_data
@@ -230,18 +229,28 @@ def _quadrature(args, dataset, table, key, data_path):
         _progress(f"  done in {fits[name].wall_s:.1f} s, log evidence {fits[name].log_evidence:.3f}")
     posteriors = {name: quadrature.as_posterior(f, dataset) for name, f in fits.items()}
     diagnostics = quadrature.diagnostics(fits["free"])
-    idata = to_inference_data(posteriors["free"], dataset, table, key=jax.random.fold_in(key, 1))
-    draws = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in posteriors["free"].params}
-    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
-                             for name in ("expected_counts", "counts"))
     comparison = evidence = None
-    if not args.no_compare:
+    if args.no_compare:
+        idata = to_inference_data(posteriors["free"], dataset, table, key=jax.random.fold_in(key, 1))
+    else:
         evidence = quadrature.evidence_table(fits)
         _progress("evidence: " + evidence["conclusion"])
-        comparison, _ = compare_h_models(dataset, key=jax.random.fold_in(key, 2), table=table,
-                                         posteriors=posteriors)
+        comparison, idatas = compare_h_models(dataset, key=jax.random.fold_in(key, 2), table=table,
+                                              posteriors=posteriors)
+        idata = idatas["free"]  # the comparison has already converted the main fit
         _progress("PSIS-LOO: " + comparison["conclusion"])
-    return draws, predicted, replicated, diagnostics, comparison, evidence, idata
+    return (*_draws_and_bands(idata, dataset), diagnostics, comparison, evidence, idata)
+
+
+def _draws_and_bands(idata, dataset):
+    """The posterior draws (dict name → (n,)), expected and replicated counts (n, rows) of an
+    InferenceData, for the summary, the bands and the plots."""
+    import numpy as np
+
+    draws = {k: np.asarray(v).reshape(-1) for k, v in idata.posterior.data_vars.items()}
+    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
+                             for name in ("expected_counts", "counts"))
+    return draws, predicted, replicated
 
 
 MODEL_PROGRESS = {"free": "h free", "zero": "h -> 0", "infinite": "h -> inf"}
@@ -251,7 +260,6 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
     """The Bayesian fit (draws, expected and replicated counts), its diagnostics and (unless
     --no-compare) the h-model comparison."""
     import jax
-    import numpy as np
 
     from .diagnostics import compare_h_models, diagnose, to_inference_data
     from .sample import fit_posterior
@@ -266,19 +274,18 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
     _progress(f"sampled in {post.wall_s:.1f} s: min bulk ESS {diagnostics['min_ess_bulk']:.0f}, "
               f"max R-hat {max(diagnostics['r_hat'].values()):.3f}, "
               f"{diagnostics['divergences']} divergences")
-    idata = to_inference_data(post, dataset, table, key=k_idata)
-    draws = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in post.params}
-    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
-                             for name in ("expected_counts", "counts"))
     comparison = None
-    if not args.no_compare:
+    if args.no_compare:
+        idata = to_inference_data(post, dataset, table, key=k_idata)
+    else:
         _progress("model comparison: fitting h -> 0 and h -> inf for PSIS-LOO")
         # the two limits only feed PSIS-LOO (≤ 4000 thinned draws): a quarter of the draws suffice
         options["num_samples"] = max(post.n_draws // 4, 1)
-        comparison, _ = compare_h_models(dataset, key=k_cmp, table=table, posteriors={"free": post},
-                                         maps=result, **options)
+        comparison, idatas = compare_h_models(dataset, key=k_cmp, table=table, posteriors={"free": post},
+                                              maps=result, **options)
+        idata = idatas["free"]  # the comparison has already converted the main fit
         _progress("model comparison: " + comparison["conclusion"])
-    return draws, predicted, replicated, diagnostics, comparison, idata
+    return (*_draws_and_bands(idata, dataset), diagnostics, comparison, idata)
 
 
 def _write_idata(idata, path):
