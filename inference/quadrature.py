@@ -220,9 +220,10 @@ def _log_truncation_mass(a_min):
     return jnp.log(0.5 * (hi - lo) * jnp.sum(jnp.asarray(w) * dens))
 
 
-def _theta(a, b, c):
-    r0 = jnp.exp(a)
-    return {"R0": r0, "Lc": MAX_LENGTH_RATIO * r0 * jnp.exp(b), "h": 10.0 ** c}
+def _theta(a, b, c, xp=jnp):
+    """(R0, Lc, h) at (a, b, c); ``xp=np`` for host arrays (no compilation)."""
+    r0 = xp.exp(a)
+    return {"R0": r0, "Lc": MAX_LENGTH_RATIO * r0 * xp.exp(b), "h": 10.0 ** c}
 
 
 @jax.jit
@@ -522,10 +523,9 @@ def _marginals(fine, check, n_axes):
 
 
 def _final_grid(partition, cells, ctx):
-    """Cell masses of a final grid: the slices of ``partition`` = (slices, lower ends, upper ends
-    in log₁₀ h, or None for a fixed h) zoomed once more, then ``cells`` in (a, b) per slice."""
+    """Cell masses of a final grid: ``partition`` = (slices, lower ends, upper ends in log₁₀ h,
+    or None for a fixed h), the slices already zoomed, then ``cells`` in (a, b) per slice."""
     slices, lo, hi = partition
-    slices, _ = _zoom_slices(slices, ctx, 1)
     points, log_vol, lp = _log_post_grid(slices, cells, ctx)
     n = slices.c.shape[0]
     dc = np.zeros(1) if lo is None else hi - lo
@@ -552,8 +552,12 @@ def _posterior_grid(data, table, h):
             c = float(np.log10(h))
         stage, _ = _zoom_slices(_start_slices(a_min, np.asarray([c])), ctx, ZOOM_LEVELS)
         fine_partition = check_partition = (stage, None, None)
-    fine = _final_grid(fine_partition, FINE_CELLS, ctx)
-    check = _final_grid(check_partition, CHECK_CELLS, ctx)
+    # each partition's slices zoomed once more; the check shares the fine grid's when nothing was split
+    fine_slices, _ = _zoom_slices(fine_partition[0], ctx, 1)
+    check_slices = (fine_slices if check_partition[0] is fine_partition[0]
+                    else _zoom_slices(check_partition[0], ctx, 1)[0])
+    fine = _final_grid((fine_slices, *fine_partition[1:]), FINE_CELLS, ctx)
+    check = _final_grid((check_slices, *check_partition[1:]), CHECK_CELLS, ctx)
     quantiles, shifts = _marginals(fine["padded"], check["padded"], 3 if h_free else 2)
     at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
     free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
@@ -611,9 +615,7 @@ def _draws(key, grid, n):
     _, s = _log_post(points, grid["ctx"])
     data = grid["ctx"][0]
     eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, data.bin_time * data.dark_rate_per_row, data.counts)
-    r0 = np.exp(points[:, 0])
-    return {"eta": np.asarray(eta), "R0": r0, "Lc": MAX_LENGTH_RATIO * r0 * np.exp(points[:, 1]),
-            "h": 10.0 ** points[:, 2]}
+    return {"eta": np.asarray(eta), **_theta(points[:, 0], points[:, 1], points[:, 2], xp=np)}
 
 
 class QuadraturePosterior(eqx.Module):
