@@ -17,7 +17,9 @@ from ._bremsstrahlung import photon_yield as photon_yield
 from ._counts import CONDUCTANCE_QUANTUM_S as CONDUCTANCE_QUANTUM_S
 from ._counts import conductance_from_power as conductance_from_power
 from ._counts import contact_voltage as contact_voltage
+from ._counts import SADDLE_SPACING_EV as SADDLE_SPACING_EV
 from ._counts import downstream_fraction as downstream_fraction
+from ._counts import drain_heat_fraction as drain_heat_fraction
 from ._counts import photon_counts as photon_counts
 from ._counts import photon_counts_from_conductance as photon_counts_from_conductance
 from ._counts import radiating_area_nm2 as radiating_area_nm2

@@ -16,7 +16,8 @@ P > V_s²/(4R_s).
 Heat input: the paper deposits the whole P at the drain end (``heat_fraction``
 = 1, default). Landauer–Büttiker says the drain side receives P_R only; pass
 ``heat_fraction`` = P_R/P from :func:`downstream_fraction` for a transmission
-model of the contact (1/2 for an energy-independent transmission).
+model of the contact (1/2 for an energy-independent transmission), or from
+:func:`drain_heat_fraction` per data point (conductance and contact voltage).
 Θ = T_e² − T_L² is proportional to the heat flux, so it scales with the fraction.
 
 Outside the domain (P > V_s²/4R_s, ζ > 1, Lc > 1.5 R0, η ∉ (0, 1], …):
@@ -27,6 +28,7 @@ relative) and evaluated on the edge.
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -40,6 +42,7 @@ from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, PLANCK_J_S
 from ._heating import _peak_domain, _peak_temperature
 from ._landauer import transport
 from ._materials import GOLD
+from ._transmission import SaddlePointQPC, TabulatedTransmission
 from ._validate import (
     arrays,
     check_at_most,
@@ -60,6 +63,8 @@ __all__ = [
     "photon_counts",
     "photon_counts_from_conductance",
     "downstream_fraction",
+    "drain_heat_fraction",
+    "SADDLE_SPACING_EV",
 ]
 
 CONDUCTANCE_QUANTUM_S = 2.0 * ELEMENTARY_CHARGE_C**2 / PLANCK_J_S
@@ -230,3 +235,80 @@ def downstream_fraction(model, *, mu, bias_V, temperature_K, energy_unit_eV):
     r = transport(model, mu, jnp.asarray(bias_V, dtype=float) / unit,
                   BOLTZMANN_EV_K * jnp.asarray(temperature_K, dtype=float) / unit)
     return nan_outside(ok_unit & ok_bias & ok_t, r.power_right / (r.power_left + r.power_right))
+
+
+SADDLE_SPACING_EV = 0.125
+"""ħω_x = ħω_y (eV) of the ``"saddle"`` contact of :func:`drain_heat_fraction`."""
+_SADDLE_CHANNELS = 24
+_SADDLE_MAX_ENERGY_EV = 8.0
+_SADDLE_MAX_CONDUCTANCE = _SADDLE_CHANNELS // 2
+_BLOCK = 32
+_WINDOW_MARGIN_EV = 1.0  # ≥ 36 k_BT up to 320 K beyond μ_L: the thermal window inside the grid
+
+
+def drain_heat_fraction(conductance, contact_voltage, *, transmission="constant", lattice_temperature=300.0,
+                        material=GOLD):
+    """P_R/P per data point: the Landauer share of a contact's power released on the drain side.
+
+    The whole pipeline transmission → power split → T_e → photons for an atomic
+    contact of conductance N = G/G0 carrying the voltage V_c, both leads at the
+    lattice temperature, μ̄ at the Fermi energy of ``material``
+    (:func:`downstream_fraction`, Blaas-Anselmi et al. 2022 Eqs. 2–5). Pass the
+    result as ``heat_fraction`` to :func:`photon_counts`.
+
+    Args:
+        conductance: N = G/G0 (> 0), any shape.
+        contact_voltage: V_c (V, > 0), broadcast with ``conductance``.
+        transmission:
+            ``"constant"``: T(ε) = N at every energy; P_R/P = 1/2 exactly
+            (particle–hole symmetry).
+            ``"saddle"``: a saddle-point constriction with ħω_x = ħω_y =
+            :data:`SADDLE_SPACING_EV` eV whose thresholds are placed so that
+            T(ε_F) = N (N thresholds below ε_F); T rises across the window, so
+            P_R/P > 1/2 (0.78 at N = 1, V_c = 0.68 V). An illustrative strong
+            energy dependence, not a model of gold; needs N ≤ 12 and
+            V_c ≤ 2(8 − ε_F − 1) V.
+            a transmission model (``jaxqpc.TabulatedTransmission``,
+            ``SaddlePointQPC``, …) with energies in eV from the band bottom:
+            the same T(ε) for every point.
+        lattice_temperature: T_L (K, ≥ 0). material: a :class:`Metal` (its ε_F).
+    Returns:
+        P_R/P, the broadcast shape of ``conductance`` and ``contact_voltage``.
+
+    Docs: ``docs/emission.md`` (Heat input). Outside the domain: ValueError
+    eagerly, NaN under jit.
+    """
+    ok_n, n = checked(check_positive("conductance", conductance), conductance, 1.0)
+    ok_v, v = checked(check_positive("contact_voltage", contact_voltage), contact_voltage, 0.1)
+    ok = ok_n & ok_v
+    ef = material.fermi_energy_eV
+    n, v = jnp.broadcast_arrays(jnp.asarray(n, dtype=float), jnp.asarray(v, dtype=float))
+    kind = transmission if isinstance(transmission, str) else "model"
+    if kind not in ("constant", "saddle", "model"):
+        raise ValueError(f"`transmission` must be 'constant', 'saddle' or a transmission model, "
+                         f"got {transmission!r}")
+    if kind == "saddle":
+        ok &= check_at_most(conductance, float(_SADDLE_MAX_CONDUCTANCE), lambda bad: (
+            f"`conductance`: the 'saddle' contact has {_SADDLE_CHANNELS} channels and needs N <= "
+            f"{_SADDLE_MAX_CONDUCTANCE}, got {np.max(bad):g}"))
+        ok &= check_at_most(contact_voltage, 2.0 * (_SADDLE_MAX_ENERGY_EV - ef - _WINDOW_MARGIN_EV),
+                            lambda bad: f"`contact_voltage`: the bias window leaves the 'saddle' "
+                                        f"contact's energy grid, got {np.max(bad):g} V")
+        n, v = substitute(ok, (n, 1.0), (v, 0.1))
+
+    def one(n_i, v_i):
+        if kind == "constant":
+            model = TabulatedTransmission(np.array([0.0, _SADDLE_MAX_ENERGY_EV]), jnp.stack([n_i, n_i]))
+        elif kind == "saddle":  # E_k = v0 + ħω_y(k − ½), v0 = ε_F − N ħω_y: T(ε_F) = N
+            model = SaddlePointQPC(omega_x=SADDLE_SPACING_EV, omega_y=SADDLE_SPACING_EV,
+                                   v0=ef - SADDLE_SPACING_EV * n_i, n_channels=_SADDLE_CHANNELS,
+                                   max_energy=_SADDLE_MAX_ENERGY_EV, grid_step=0.5 * SADDLE_SPACING_EV)
+        else:
+            model = transmission
+        return downstream_fraction(model, mu=ef, bias_V=v_i, temperature_K=lattice_temperature,
+                                   energy_unit_eV=1.0)
+
+    shape = n.shape
+    # in blocks: one transport table per point (a saddle's is ~10 MB), so memory stays bounded
+    fraction = jax.lax.map(lambda x: one(*x), (n.reshape(-1), v.reshape(-1)), batch_size=_BLOCK).reshape(shape)
+    return nan_outside(ok, fraction)

@@ -314,6 +314,59 @@ def test_counts_derivative_through_downstream_fraction(saddle):
     assert deriv[0] > 0 and dfrac[0] > 0
 
 
+def _saddle_fraction_quad(n, v, kT=8.617333262e-5 * T_LATTICE):  # k_B in eV/K (CODATA 2018)
+    """P_R/P of drain_heat_fraction's 'saddle' contact by scipy.integrate.quad (Eqs. 2-5 written out).
+
+    T(e) = sum_k 1/(1 + exp(-2 pi (e - E_k)/w)), E_k = e_F - n w + w (k - 1/2), k = 1..24, w = 0.125 eV;
+    P_R = int T (e - mu_R)(f_L - f_R) de, P_L = int T (mu_L - e)(f_L - f_R) de (common factors cancel).
+    """
+    from scipy.integrate import quad
+    from scipy.special import expit
+
+    ef, w = jaxqpc.GOLD.fermi_energy_eV, jaxqpc.SADDLE_SPACING_EV
+    levels = ef - n * w + w * (np.arange(1, 25) - 0.5)
+    mu_l, mu_r = ef + v / 2, ef - v / 2
+
+    def weight(e):
+        return np.sum(expit(2 * np.pi * (e - levels) / w)) * (expit((mu_l - e) / kT) - expit((mu_r - e) / kT))
+
+    lo, hi = mu_r - 40 * kT, mu_l + 40 * kT
+    opts = dict(limit=400, epsabs=0.0, epsrel=1e-12, points=list(levels[(levels > lo) & (levels < hi)]))
+    p_r = quad(lambda e: weight(e) * (e - mu_r), lo, hi, **opts)[0]
+    p_l = quad(lambda e: weight(e) * (mu_l - e), lo, hi, **opts)[0]
+    return p_r / (p_l + p_r)
+
+
+def test_drain_heat_fraction_saddle_against_quad():
+    """The per-point Landauer share of the 'saddle' contact equals a scipy evaluation (1e-8), and
+    the contact's T(e_F) is N (thresholds placed for it); 'constant' gives 1/2 (1e-12)."""
+    n, v = np.array([1.0, 3.5, 8.0]), np.array([0.68, 0.5, 0.3])
+    got = np.asarray(jaxqpc.drain_heat_fraction(n, v, transmission="saddle"))
+    want = np.array([_saddle_fraction_quad(*nv) for nv in zip(n, v)])
+    np.testing.assert_allclose(got, want, atol=1e-8)
+    assert np.all(got > 0.5) and np.all(np.diff(got) < 0)  # a steeper rise for fewer channels
+    flat = np.asarray(jaxqpc.drain_heat_fraction(n, v))
+    np.testing.assert_allclose(flat, 0.5, atol=1e-12)
+
+
+def test_drain_heat_fraction_domain_and_gradient():
+    """N beyond the saddle's channels: ValueError eagerly, NaN under jit; d/dN and d/dV_c equal
+    central differences."""
+    with pytest.raises(ValueError, match="`conductance`"):
+        jaxqpc.drain_heat_fraction(13.0, 0.5, transmission="saddle")
+    with pytest.raises(ValueError, match="`contact_voltage`"):
+        jaxqpc.drain_heat_fraction(1.0, -0.5)
+    with pytest.raises(ValueError, match="`transmission`"):
+        jaxqpc.drain_heat_fraction(1.0, 0.5, transmission="step")
+    f = jax.jit(lambda n, v: jaxqpc.drain_heat_fraction(n, v, transmission="saddle"))
+    out = np.asarray(f(jnp.array([2.0, 13.0, -1.0, 2.0]), jnp.array([0.5, 0.5, 0.5, 0.0])))
+    assert np.isfinite(out[0]) and np.all(np.isnan(out[1:]))
+    x, d = np.array([2.3, 0.55]), 1e-5
+    grad = np.asarray(jax.grad(lambda p: f(p[0], p[1]))(jnp.asarray(x)))
+    fd = [(f(*(x + e)) - f(*(x - e))) / (2 * d) for e in np.eye(2) * d]
+    np.testing.assert_allclose(grad, np.asarray(fd, dtype=float), rtol=1e-5)
+
+
 # ---------------------------------------------------------------------------
 # 5./6. gradients: one batched, jitted value-and-gradient per spectrum
 # ---------------------------------------------------------------------------

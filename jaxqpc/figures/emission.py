@@ -4,7 +4,7 @@
 number plotted comes from the package's physics functions:
 :func:`jaxqpc.peak_temperature` (Eqs. 2–5), :func:`jaxqpc.photon_yield`
 (Eqs. 14–20), :func:`jaxqpc.photon_counts_from_conductance` (circuit, area,
-detection) and :func:`jaxqpc.downstream_fraction` (Landauer P_R/P); this module
+detection) and :func:`jaxqpc.drain_heat_fraction` (Landauer P_R/P); this module
 only chooses the settings, calls them on whole arrays and draws.
 
 Lengths in units of λF = :data:`LAMBDA_F_NM` nm (gold, ε_F = 5.53 eV); N is
@@ -35,7 +35,7 @@ Figures (:data:`FIGURE_FILES`):
   drain (``heat_fraction``): all of it (the paper) vs the Landauer downstream
   share P_R/P for (i) an energy-independent transmission (exactly 1/2) and
   (ii) a saddle-point contact whose transmission rises across the bias window
-  (ħω_x = ħω_y = :data:`HEAT_SADDLE_SPACING_EV` eV, thresholds placed so that
+  (ħω_x = ħω_y = :data:`jaxqpc.SADDLE_SPACING_EV` eV, thresholds placed so that
   T(ε_F) = N; P_R/P = 0.78 (N = 1), 0.61 (N = 4), 0.55 (N = 8)), in the Fig. 3B
   setting (circuit of panel a, h = ∞). T(ε_F) = N with one threshold per
   0.125 eV is an illustrative strong energy dependence, not a model of gold.
@@ -50,7 +50,6 @@ enabled by the caller
 """
 
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
@@ -62,14 +61,14 @@ from ._render import write_figures
 from .._bremsstrahlung import photon_yield
 from .._counts import (
     CONDUCTANCE_QUANTUM_S,
+    SADDLE_SPACING_EV,
     contact_voltage,
-    downstream_fraction,
+    drain_heat_fraction,
     photon_counts_from_conductance,
     radiating_area_nm2,
 )
 from .._heating import peak_temperature
 from .._materials import GOLD
-from .._transmission import SaddlePointQPC, TabulatedTransmission
 
 __all__ = [
     "FIGURE_FILES",
@@ -121,10 +120,6 @@ FIG3B_DARK_RATE = 300.0
 
 HEAT_CHANNELS = (1, 2, 3, 4, 5, 6, 7, 8)
 """N of the heat-input figure (all N allowed by R0 = 2λF; Fig. 3B covers 4…8)."""
-HEAT_SADDLE_SPACING_EV = 0.125
-"""ħω_x = ħω_y (eV) of the saddle-point contact of the heat-input figure."""
-HEAT_SADDLE_CHANNELS = 24
-HEAT_SADDLE_MAX_ENERGY_EV = 8.0
 HEAT_REPORT_N = 4
 
 FIGURE_FILES = ("emission_fig5.png", "emission_fig6.png", "emission_fig3b.png", "emission_heat_input.png")
@@ -339,38 +334,6 @@ def fig3b_data(resolution="full"):
     return out
 
 
-def _saddle_fraction(n, bias):
-    """P_R/P of a saddle-point contact with T(ε_F) = N (energies in eV), vectorised over N."""
-    ef = GOLD.fermi_energy_eV
-    w = HEAT_SADDLE_SPACING_EV
-    # checked here since the vmapped calls cannot validate their traced arguments: the
-    # window ε_F + V/2 + 36 k_BT stays below the grid's end, all thresholds above 0
-    if not (ef + 0.5 * float(np.max(bias)) + 1.0 < HEAT_SADDLE_MAX_ENERGY_EV
-            and ef - w * float(np.max(n)) > 0.0 and np.max(n) + 12 <= HEAT_SADDLE_CHANNELS):
-        raise ValueError("heat-input saddle point: bias or N outside the model's energy grid")
-
-    def one(v0, v):
-        model = SaddlePointQPC(omega_x=w, omega_y=w, v0=v0, n_channels=HEAT_SADDLE_CHANNELS,
-                               max_energy=HEAT_SADDLE_MAX_ENERGY_EV, grid_step=0.5 * w)
-        return downstream_fraction(model, mu=ef, bias_V=v,
-                                   temperature_K=LATTICE_TEMPERATURE_K, energy_unit_eV=1.0)
-
-    # E_k = v0 + ħω_y(k − ½) with v0 = ε_F − N ħω_y: N thresholds below ε_F, T(ε_F) = N
-    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(ef - w * n), jnp.asarray(bias)))
-
-
-def _constant_fraction(n, bias):
-    """P_R/P of the energy-independent transmission T(ε) = N (exactly 1/2), vectorised over N."""
-    energies = jnp.array([0.0, HEAT_SADDLE_MAX_ENERGY_EV])
-
-    def one(value, v):
-        model = TabulatedTransmission(energies, jnp.stack([value, value]))
-        return downstream_fraction(model, mu=GOLD.fermi_energy_eV, bias_V=v,
-                                   temperature_K=LATTICE_TEMPERATURE_K, energy_unit_eV=1.0)
-
-    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(n), jnp.asarray(bias)))
-
-
 def heat_input_data(resolution="full"):
     """T_e and signal counts vs N for three shares of the power heating the drain.
 
@@ -385,12 +348,13 @@ def heat_input_data(resolution="full"):
     _grid(resolution)
     n = np.asarray(HEAT_CHANNELS, float)
     v = np.asarray(contact_voltage(n, BIAS_V, FIG3B_SERIES_OHM))
-    fraction = np.stack([np.ones_like(n), _constant_fraction(n, v), _saddle_fraction(n, v)])
+    fraction = np.stack([np.ones_like(n)] + [np.asarray(drain_heat_fraction(
+        n, v, transmission=t, lattice_temperature=LATTICE_TEMPERATURE_K)) for t in ("constant", "saddle")])
     te_full = _peak(n, FIG3B_R0, FIG3B_LC, jnp.inf, contact_voltage=v)
     tl2 = LATTICE_TEMPERATURE_K**2
     te = np.sqrt(tl2 + fraction * (te_full**2 - tl2))  # Θ = T_e² − T_L² ∝ heat input
     signal = _counts(n[None, :], jnp.inf, BIAS_V, FIG3B_SERIES_OHM, heat_fraction=fraction)
-    w = HEAT_SADDLE_SPACING_EV
+    w = SADDLE_SPACING_EV
     return {
         "n": n, "voltage": v, "fraction": fraction, "Te": te, "signal": signal,
         "Te_ratio": te / te[:1], "signal_ratio": signal / signal[:1],
