@@ -3,7 +3,8 @@
 Subcommands::
 
     jaxqpc fit DATA.csv --source-voltage V --series-resistance OHM [--dark-rate R]
-               [--lattice-temperature K] [--method quadrature|aies|ess|nuts|map] --out DIR [--force]
+               [--lattice-temperature K] [--method quadrature|aies|ess|nuts|map]
+               [--heat-input drain|landauer [--transmission constant|saddle]] --out DIR [--force]
     jaxqpc fit --example --out DIR          the bundled simulated dataset
     jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
@@ -100,6 +101,8 @@ def run_fit(args):
         if given:
             raise UsageError(f"--method {args.method} draws no chains: drop "
                              + ", ".join("--" + n for n in given))
+    if args.transmission != "constant" and args.heat_input != "landauer":
+        raise UsageError("--transmission only applies with --heat-input landauer")
     out = prepare_out(args.out, args.force)
 
     t_total = time.perf_counter()
@@ -127,9 +130,11 @@ def run_fit(args):
             dataset = load_csv(data_path, spelling=_FLAG_SPELLING, source_voltage=args.source_voltage,
                                series_resistance=args.series_resistance, dark_rate=args.dark_rate,
                                lattice_temperature=args.lattice_temperature)
+        dataset = _with_heat_input(dataset, args.heat_input, args.transmission, data_path)
     except (DataError, FileNotFoundError) as err:
         raise UsageError(str(err)) from None
     metadata = _metadata_dict(dataset)
+    heat_input = args.heat_input if args.heat_input == "drain" else f"landauer ({args.transmission} transmission)"
     _progress(f"{dataset.n_rows} rows, {len(dataset.dark_rate)} detector(s), V_s = "
               f"{dataset.source_voltage:g} V, R_s = {dataset.series_resistance:g} Ω")
 
@@ -168,7 +173,7 @@ def run_fit(args):
     if args.method != "map":
         paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
-                                   map_result=result, draws=draws, metadata=metadata,
+                                   map_result=result, draws=draws, metadata=metadata, heat_input=heat_input,
                                    diagnostics=diagnostics, evidence=evidence, model_comparison=comparison,
                                    truth=truth)
     paths += [
@@ -187,6 +192,14 @@ def run_fit(args):
             _progress("note: " + entry["note"])
     _progress(f"done in {time.perf_counter() - t_total:.1f} s")
     return 0
+
+
+def _with_heat_input(dataset, heat_input, transmission, data_path):
+    """The dataset with the model's heat input set; a row outside its domain is a usage error."""
+    try:
+        return dataset.with_heat_input(heat_input, transmission)
+    except ValueError as err:  # e.g. a conductance beyond the saddle contact's channels
+        raise UsageError(f"{data_path}: --heat-input {heat_input} --transmission {transmission}: {err}") from None
 
 
 def _map(args, dataset, table, key, data_path):
@@ -235,6 +248,15 @@ def _quadrature(args, dataset, table, key, data_path):
     else:
         evidence = quadrature.evidence_table(fits)
         _progress("evidence: " + evidence["conclusion"])
+        other = "landauer" if args.heat_input == "drain" else "drain"
+        _progress(f"posterior by quadrature, h free, heat input {other} (for its evidence)")
+        other_fit = quadrature.fit_quadrature(
+            _with_heat_input(dataset, other, args.transmission, data_path), key=jax.random.fold_in(key, 3),
+            table=table, n_draws=N_DRAWS)
+        _progress(f"  done in {other_fit.wall_s:.1f} s, log evidence {other_fit.log_evidence:.3f}")
+        evidence["heat_input"] = quadrature.evidence_table({args.heat_input: fits["free"], other: other_fit},
+                                                           kind="heat input")
+        _progress("evidence: " + evidence["heat_input"]["conclusion"])
         comparison, idatas = compare_h_models(dataset, key=jax.random.fold_in(key, 2), table=table,
                                               posteriors=posteriors)
         idata = idatas["free"]  # the comparison has already converted the main fit
@@ -374,9 +396,16 @@ def _add_fit_parser(commands):
                      help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
     fit.add_argument("--walkers", type=int, help="ensemble size for aies/ess (default 32)")
     fit.add_argument("--chains", type=int, help="number of NUTS chains (default 4)")
+    fit.add_argument("--heat-input", default="drain", choices=("drain", "landauer"),
+                     help="the model's heat input: drain (default, the paper): all of the dissipated "
+                     "power heats the drain; landauer: only its Landauer downstream share P_R/P")
+    fit.add_argument("--transmission", default="constant", choices=("constant", "saddle"),
+                     help="with --heat-input landauer, the contact's transmission: constant (default; "
+                     "P_R/P = 1/2) or saddle (a saddle point with T(E_F) = G/G0, P_R/P > 1/2)")
     fit.add_argument("--no-compare", action="store_true",
-                     help="skip the comparison of h free, h -> 0 and h -> inf (evidence and PSIS-LOO; "
-                     "two more fits)")
+                     help="skip the model comparisons: h free vs h -> 0 and h -> inf (evidence and "
+                     "PSIS-LOO; two more fits) and, with the quadrature, the other heat input (its "
+                     "evidence; one more fit)")
     _add_out_options(fit)
     fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
     fit.add_argument("--starts", type=int, default=32,

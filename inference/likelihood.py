@@ -3,10 +3,13 @@
 Model. Row i of a :class:`~inference.dataset.Dataset` (power P_i, counting time
 t_i, detector d_i) has the expected count
 
-    μ_i = t_i ((η/n_det) S Y(T_e(P_i; R0, Lc, h)) + dark_rate[d_i]),   S = π R0² + 2π R0 Lc
+    μ_i = t_i ((η/n_det) S Y(T_e(P_i, f_i; R0, Lc, h)) + dark_rate[d_i]),   S = π R0² + 2π R0 Lc
 
 (:func:`jaxqpc.photon_counts`; the conductance N_i = G/G0 follows from P_i and
-the circuit, Buret et al. 2020 Eqs. 2–5 and 14–20). μ is linear in η. The
+the circuit, Buret et al. 2020 Eqs. 2–5 and 14–20; f_i is the share of the
+power heating the drain, which scales Θ = T_e² − T_L²: 1 in the paper, else
+``Dataset.heat_fraction``, see
+:meth:`~inference.dataset.Dataset.with_heat_input`). μ is linear in η. The
 dark rates are known (dataset metadata), not fitted.
 
 Efficiency convention (shared with ``inference.simulate`` and ``inference.data``):
@@ -106,7 +109,12 @@ def expected_counts(params, dataset, table):
         eta=params["eta"] / len(dataset.dark_rate), R0=params["R0"], Lc=params["Lc"], h=params["h"],
         source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
         bin_time=dataset.bin_time, dark_rate=dataset.dark_rate_per_row, spectrum=table,
-        lattice_temperature=dataset.lattice_temperature)
+        lattice_temperature=dataset.lattice_temperature, heat_fraction=heat_fraction(dataset))
+
+
+def heat_fraction(dataset):
+    """The share of each row's power heating the drain in the model (1: all of it, the paper)."""
+    return 1.0 if dataset.heat_fraction is None else dataset.heat_fraction
 
 
 def _concentration(params, concentration):

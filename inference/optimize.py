@@ -134,7 +134,8 @@ class _ArrayDataset(eqx.Module):
 
     Same attributes and properties, so every likelihood function accepts it;
     jit then specialises only on the shapes (rows, detectors), not on the values
-    of V_s, R_s, the dark rates and T_L: fitting another dataset of the same
+    of V_s, R_s, the dark rates and T_L, nor on the heat input (``heat_fraction``
+    is always an array here, ones for None): fitting another dataset of the same
     shape reuses the compiled fit.
     """
 
@@ -146,6 +147,7 @@ class _ArrayDataset(eqx.Module):
     series_resistance: jax.Array
     dark_rate: jax.Array
     lattice_temperature: jax.Array
+    heat_fraction: jax.Array
 
     @property
     def n_rows(self):
@@ -162,7 +164,9 @@ def _as_arrays(dataset):
         power=f(dataset.power), counts=f(dataset.counts), bin_time=f(dataset.bin_time),
         detector=jnp.asarray(dataset.detector), source_voltage=f(dataset.source_voltage),
         series_resistance=f(dataset.series_resistance), dark_rate=f(dataset.dark_rate),
-        lattice_temperature=f(dataset.lattice_temperature))
+        lattice_temperature=f(dataset.lattice_temperature),
+        heat_fraction=f(1.0 if dataset.heat_fraction is None else dataset.heat_fraction) * jnp.ones_like(
+            f(dataset.power)))
 
 
 _draw_starts = jax.jit(sample_prior, static_argnums=2)

@@ -63,7 +63,7 @@ from jax.scipy.special import gammaln, ndtr, xlogy
 
 import jaxqpc
 
-from .likelihood import LOG10_H_RANGE, PRIOR
+from .likelihood import LOG10_H_RANGE, PRIOR, heat_fraction
 from .optimize import _as_arrays
 from .params import MAX_LENGTH_RATIO, PARAM_NAMES, min_radius_nm
 
@@ -244,7 +244,7 @@ def _evaluate(points, data, table, h_free, a_min, log_c):
             data.power, eta=1.0 / n_det, R0=theta["R0"], Lc=theta["Lc"], h=theta["h"],
             source_voltage=data.source_voltage, series_resistance=data.series_resistance,
             bin_time=data.bin_time, dark_rate=0.0, spectrum=table,
-            lattice_temperature=data.lattice_temperature)
+            lattice_temperature=data.lattice_temperature, heat_fraction=heat_fraction(data))
         lp = (log_marginal_eta(s, dark, data.counts)[0] + _log_normal_density(a, ma, sa)
               + _log_normal_density(a + b + _LN15, mb, sb) - log_c
               - jnp.where(h_free, math.log(LOG10_H_RANGE[1] - LOG10_H_RANGE[0]), 0.0))
@@ -720,12 +720,13 @@ def diagnostics(post):
     }
 
 
-def evidence_table(fits):
-    """Log evidences of the side-wall models and ln Bayes factors against the best (JSON-ready).
+def evidence_table(fits, *, kind="h model"):
+    """Log evidences of competing models and ln Bayes factors against the best (JSON-ready).
 
-    ``fits``: dict h_model name → :class:`QuadraturePosterior`. The error of a difference is
-    the sum of the two numerical errors. A model is called rejected when the best beats it by
-    more than :data:`DECISIVE_LOG_BF` nats plus that error.
+    ``fits``: dict model name → :class:`QuadraturePosterior` of the same data, e.g. the
+    side-wall limits (``kind="h model"``) or the heat inputs (``kind="heat input"``). The
+    error of a difference is the sum of the two numerical errors. A model is called rejected
+    when the best beats it by more than :data:`DECISIVE_LOG_BF` nats plus that error.
     """
     best = max(fits, key=lambda k: fits[k].log_evidence)
     rows = []
@@ -736,15 +737,15 @@ def evidence_table(fits):
     rejected = [r["model"] for r in rows[1:]
                 if r["ln_bayes_factor_best_vs_this"] > DECISIVE_LOG_BF + r["error_of_ln_bayes_factor"]]
     if rejected:
-        conclusion = f"the evidence prefers h model '{best}' over {', '.join(repr(m) for m in rejected)}"
+        conclusion = f"the evidence prefers {kind} '{best}' over {', '.join(repr(m) for m in rejected)}"
     else:
-        conclusion = (f"the evidence does not distinguish the h models (ln Bayes factors <= {DECISIVE_LOG_BF:g}): "
-                      "h is not measurable here")
+        conclusion = (f"the evidence does not distinguish the {kind}s (ln Bayes factors <= {DECISIVE_LOG_BF:g})"
+                      + (": h is not measurable here" if kind == "h model" else ""))
     return {"method": "marginal likelihood by quadrature", "models": rows, "conclusion": conclusion}
 
 
 def merge_rows(dataset):
-    """Rows with the same power, counting time and dark rate merged into one (exact).
+    """Rows with the same power, counting time, dark rate (and heat fraction) merged into one (exact).
 
     Such rows share their expected count μ, so their log-likelihood depends on
     the data only through the summed counts K: Σ_j log Poisson(k_j | μ) =
@@ -760,7 +761,8 @@ def merge_rows(dataset):
                                                                      dataset.bin_time))
     detector = np.asarray(dataset.detector)
     dark = np.asarray(dataset.dark_rate, dtype=float)[detector]
-    keys = np.stack([power, bin_time, dark], axis=1)
+    fraction = None if dataset.heat_fraction is None else np.asarray(dataset.heat_fraction, dtype=float)
+    keys = np.stack([power, bin_time, dark] + ([] if fraction is None else [fraction]), axis=1)
     _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     group = group.reshape(-1)
     m = np.bincount(group).astype(float)
@@ -771,7 +773,8 @@ def merge_rows(dataset):
         power=jnp.asarray(power[first]), counts=jnp.asarray(total), bin_time=jnp.asarray(bin_time[first] * m),
         detector=jnp.asarray(detector[first]), source_voltage=dataset.source_voltage,
         series_resistance=dataset.series_resistance, dark_rate=dataset.dark_rate,
-        lattice_temperature=dataset.lattice_temperature)
+        lattice_temperature=dataset.lattice_temperature,
+        heat_fraction=None if fraction is None else jnp.asarray(fraction[first]))
     return merged, offset
 
 

@@ -129,7 +129,7 @@ def map_diagnostics(result, n_starts):
 
 
 def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnostics,
-                  evidence=None, model_comparison=None, truth=None):
+                  heat_input="drain", evidence=None, model_comparison=None, truth=None):
     """The summary.json dict (keys in the documented order; optional parts only when given).
 
     Args:
@@ -139,7 +139,9 @@ def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnos
         diagnostics: dict (:func:`inference.quadrature.diagnostics`; the sampler's
             :func:`inference.diagnostics.diagnose` with the MAP's :func:`map_diagnostics` under
             ``"map"``; or the MAP's alone for ``map``).
-        evidence: :func:`inference.quadrature.evidence_table` of the h models.
+        heat_input: the model's heat input, e.g. ``"drain"`` or ``"landauer (constant transmission)"``.
+        evidence: :func:`inference.quadrature.evidence_table` of the h models (with the heat
+            inputs' table under ``"heat_input"`` when they were compared).
         model_comparison: rows of :func:`inference.diagnostics.compare_h_models`.
     """
     summary = {
@@ -147,6 +149,7 @@ def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnos
         "data": str(data),
         "n_rows": int(dataset.n_rows),
         "metadata": metadata,
+        "heat_input": heat_input,
         "parameters": parameter_summary(draws, None if map_result is None else map_result.params),
         "correlation": correlation_dict(draws),
         "diagnostics": diagnostics,

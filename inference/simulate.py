@@ -42,7 +42,7 @@ import numpy as np
 
 import jaxqpc
 
-from .dataset import Dataset
+from .dataset import HEAT_INPUTS, Dataset
 
 __all__ = ["EXAMPLE_TRUTH", "EXAMPLE_SEED", "SimulatedTrace", "simulate_experiment", "write_example"]
 
@@ -131,7 +131,7 @@ def _conductance_trace(key, n_steps, levels, conductance_noise, n_excursions, ma
 
 
 @eqx.filter_jit
-def _simulate_bins(key, params, circuit, dark, spectrum, n_steps, levels, n_excursions):
+def _simulate_bins(key, params, circuit, dark, spectrum, n_steps, levels, n_excursions, transmission):
     """Trace, power, Poisson means and counts per bin: one compiled function per configuration."""
     k_trace, k_counts = jax.random.split(key)
     g, segment = _conductance_trace(k_trace, n_steps, levels, circuit["conductance_noise"], n_excursions,
@@ -139,11 +139,14 @@ def _simulate_bins(key, params, circuit, dark, spectrum, n_steps, levels, n_excu
     g_s = g * jaxqpc.CONDUCTANCE_QUANTUM_S
     vc = circuit["source_voltage"] / (1.0 + circuit["series_resistance"] * g_s)
     power = vc * vc * g_s
+    fraction = 1.0 if transmission is None else jaxqpc.drain_heat_fraction(
+        g, vc, transmission=transmission, lattice_temperature=circuit["lattice_temperature"])
     expected = jaxqpc.photon_counts(
         power[None, :], eta=params["eta"] / dark.shape[0], R0=params["R0"], Lc=params["Lc"],
         h=params["h"], source_voltage=circuit["source_voltage"],
         series_resistance=circuit["series_resistance"], bin_time=circuit["bin_time"],
-        dark_rate=dark[:, None], spectrum=spectrum, lattice_temperature=circuit["lattice_temperature"])
+        dark_rate=dark[:, None], spectrum=spectrum, lattice_temperature=circuit["lattice_temperature"],
+        heat_fraction=fraction)
     counts = jax.random.poisson(k_counts, expected).astype(expected.dtype)
     return g, segment, power, expected, counts
 
@@ -190,7 +193,7 @@ def _groups(segment, power, n_groups):
 def simulate_experiment(key, truth=None, *, n_steps=3000, bin_time=0.01, source_voltage=0.7,
                         series_resistance=470.0, dark_rate=(300.0, 300.0), lattice_temperature=300.0,
                         levels=(7.0, 6.0, 5.0, 4.0, 3.0), conductance_noise=0.02, n_excursions=4, n_groups=60,
-                        spectrum=None):
+                        spectrum=None, heat_input="drain", transmission="constant"):
     """Simulate a Fig. 2-like time trace and reduce it to a counts-vs-power :class:`Dataset`.
 
     Args:
@@ -207,6 +210,10 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_time=0.01, source_
             one row per bin and detector.
         spectrum: passed to :func:`jaxqpc.photon_counts`; default a cached
             :class:`jaxqpc.YieldTable` (the exact yield, fast).
+        heat_input, transmission: the heat input of the simulated physics
+            (:meth:`Dataset.with_heat_input`), applied per bin; the returned
+            dataset is data only (its ``heat_fraction`` is None): a fit chooses
+            its own heat input.
     Returns:
         (trace, dataset): a :class:`SimulatedTrace` and the :class:`Dataset`, rows
         ordered by detector, then by increasing power.
@@ -218,6 +225,8 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_time=0.01, source_
         raise ValueError(f"`n_steps` must be a positive integer, got {n_steps}")
     if n_excursions < 0:
         raise ValueError(f"`n_excursions` must be >= 0, got {n_excursions}")
+    if heat_input not in HEAT_INPUTS:
+        raise ValueError(f"`heat_input` must be one of {HEAT_INPUTS}, got {heat_input!r}")
     spectrum = _default_yield_table() if spectrum is None else spectrum
     max_g = 4.0 * truth["R0"] / jaxqpc.GOLD.fermi_wavelength_nm  # ζ = N λF/(4 R0) ≤ 1
     if max(levels) + 5 * conductance_noise > max_g:
@@ -233,13 +242,17 @@ def simulate_experiment(key, truth=None, *, n_steps=3000, bin_time=0.01, source_
     if not all(np.isfinite(d) and d >= 0 for d in dark):
         raise ValueError(f"`dark_rate` must be finite and >= 0, got {dark}")
 
+    if heat_input == "landauer":  # its domain at the extremes of the trace (V_c ≤ V_s), eagerly
+        jaxqpc.drain_heat_fraction(min(max(levels) + 5 * conductance_noise, max_g), source_voltage,
+                                   transmission=transmission, lattice_temperature=lattice_temperature)
+
     params = {k: jnp.asarray(v, dtype=float) for k, v in truth.items()}
     circuit = {k: jnp.asarray(v, dtype=float) for k, v in (
         ("bin_time", bin_time), ("source_voltage", source_voltage), ("series_resistance", series_resistance),
         ("lattice_temperature", lattice_temperature), ("conductance_noise", conductance_noise), ("max_g", max_g))}
     g, segment, power, expected, counts = _simulate_bins(
         key, params, circuit, jnp.asarray(dark, dtype=float), spectrum, int(n_steps),
-        tuple(float(v) for v in levels), int(n_excursions))
+        tuple(float(v) for v in levels), int(n_excursions), None if heat_input == "drain" else transmission)
 
     group, n = _groups(segment, power, n_groups)
     group_j = jnp.asarray(group)

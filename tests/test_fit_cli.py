@@ -55,8 +55,9 @@ def test_writes_all_files(example_fit):
 
 
 def test_summary_keys(summary):
-    assert list(summary) == ["method", "data", "n_rows", "metadata", "parameters", "correlation",
-                             "diagnostics", "identifiability", "truth"]
+    assert list(summary) == ["method", "data", "n_rows", "metadata", "heat_input", "parameters",
+                             "correlation", "diagnostics", "identifiability", "truth"]
+    assert summary["heat_input"] == "drain"
     assert summary["method"] == "map"
     assert summary["n_rows"] == 120
     assert summary["data"].endswith("example.csv")
@@ -104,7 +105,7 @@ def test_truth_inside_95_percent_interval(summary, name):
 
 def test_bayes_summary(bayes_fit):
     s = json.loads((bayes_fit / "summary.json").read_text(encoding="utf-8"))
-    assert list(s) == ["method", "data", "n_rows", "metadata", "parameters", "correlation",
+    assert list(s) == ["method", "data", "n_rows", "metadata", "heat_input", "parameters", "correlation",
                        "diagnostics", "identifiability", "evidence", "model_comparison", "truth"]
     assert s["method"] == "quadrature"
     for name in PARAMS:
@@ -120,6 +121,11 @@ def test_bayes_summary(bayes_fit):
     # at Lc/R0 ≈ 1/8 the h limits give the same counts (docs/errata-buret2020.md): not distinguishable
     assert max(m["ln_bayes_factor_best_vs_this"] for m in evidence) < 1.0
     assert "h is not measurable" in s["evidence"]["conclusion"]
+    # the example was simulated with all of the power heating the drain: the evidence must say so
+    heat = s["evidence"]["heat_input"]
+    assert [m["model"] for m in heat["models"]] == ["drain", "landauer"]
+    assert heat["models"][1]["ln_bayes_factor_best_vs_this"] > 3.0 + heat["models"][1]["error_of_ln_bayes_factor"]
+    assert heat["conclusion"] == "the evidence prefers heat input 'drain' over 'landauer'"
     rows = s["model_comparison"]["models"]
     assert {m["model"] for m in rows} == {"free", "zero", "infinite"}
     assert [r["rank"] for r in rows] == [0, 1, 2]
@@ -147,7 +153,7 @@ def test_bayes_files(bayes_fit):
 
 def test_aies_summary(aies_fit):
     s = json.loads((aies_fit / "summary.json").read_text(encoding="utf-8"))
-    assert list(s) == ["method", "data", "n_rows", "metadata", "parameters", "correlation",
+    assert list(s) == ["method", "data", "n_rows", "metadata", "heat_input", "parameters", "correlation",
                        "diagnostics", "identifiability", "truth"]
     assert s["method"] == "aies"
     for name in PARAMS:
@@ -195,6 +201,11 @@ def test_bad_sampler_lengths(tmp_path, capsys):
     assert main(["fit", "--example", "--samples", "0", "--out", str(tmp_path / "o")]) == 2
     assert "--samples must be positive" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_transmission_needs_the_landauer_heat_input(tmp_path, capsys):
+    assert main(["fit", "--example", "--transmission", "saddle", "--out", str(tmp_path / "o")]) == 2
+    assert "--transmission only applies with --heat-input landauer" in capsys.readouterr().err
 
 
 def test_malformed_csv(tmp_path, capsys):

@@ -16,6 +16,7 @@ Independent checks:
    inference.likelihood.sample_prior.
 """
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -80,8 +81,12 @@ def test_eta_integral_matches_scipy(case):
     assert got == pytest.approx(_scipy_log_marginal(s, d, k), abs=1e-7)
 
 
-def test_merged_rows_give_the_same_log_likelihood(table):
+@pytest.mark.parametrize("heat_fraction", [None, "per power"])
+def test_merged_rows_give_the_same_log_likelihood(table, heat_fraction):
+    """Also with a heat fraction that varies with the power (it is carried with the merged rows)."""
     ds = _dataset(table)
+    if heat_fraction is not None:
+        ds = dataclasses.replace(ds, heat_fraction=jnp.tile(jnp.linspace(0.5, 0.9, ds.n_rows // 2), 2))
     merged, offset = quad.merge_rows(ds)
     assert merged.n_rows == ds.n_rows // 2
     log_likelihood = jax.jit(lik.log_likelihood)
