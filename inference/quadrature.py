@@ -45,8 +45,13 @@ refinement) is the accuracy check that replaces R-hat: the marginal quantiles
 of the two grids are compared in probability.
 
 Every compiled function has fixed shapes (slices padded to :data:`MAX_SLICES`,
-the physics in chunks of :data:`CHUNK` points), so any dataset of the same
-number of rows reuses the compilation. Only the Poisson observation model is
+the physics in chunks of :data:`CHUNK` points, rows padded to a power of two
+with a mask), so any dataset of the same row bucket reuses the compilation.
+Each step that needs the physics is a generator that yields its points to a
+driver (:func:`_run`); the driver evaluates the points of many datasets in one
+call, vmapped over the datasets and sharded over devices
+(:func:`fit_quadrature_batch`), while the adaptive bookkeeping stays per
+dataset on the host. Only the Poisson observation model is
 supported here; the MCMC kernels of :mod:`inference.sample` cover the negative
 binomial. Method, accuracy and calibration: docs/fitting.md.
 """
@@ -70,6 +75,7 @@ from .params import MAX_LENGTH_RATIO, PARAM_NAMES, min_radius_nm
 __all__ = [
     "QuadraturePosterior",
     "fit_quadrature",
+    "fit_quadrature_batch",
     "log_marginal_eta",
     "merge_rows",
     "as_posterior",
@@ -112,7 +118,9 @@ CHECK_CELLS = (32, 48)
 """Cells per axis (a, b) of the second final grid, the accuracy check (on the partition of h
 before the last refinement)."""
 CHUNK = 512
-"""θ points per call of the compiled physics."""
+"""θ points per dataset per call of the compiled physics."""
+MIN_ROWS = 16
+"""Smallest row bucket: merged rows are padded to the next power of two, at least this."""
 PRIOR_SIGMAS = 7.0
 """Half-width of the starting box in prior standard deviations of ln R0 and ln Lc."""
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
@@ -226,48 +234,138 @@ def _theta(a, b, c, xp=jnp):
     return {"R0": r0, "Lc": MAX_LENGTH_RATIO * r0 * xp.exp(b), "h": 10.0 ** c}
 
 
-@jax.jit
-def _evaluate(points, data, table, h_free, a_min, log_c):
+def _evaluate(points, data, table):
     """log p(a, b, c | k) up to the evidence, and the signal s (η = 1) of every row, at ``points`` (n, 3).
 
     The only place the physics is compiled: every grid, every model (a fixed h is c = log₁₀ h,
-    ±∞ allowed, with ``h_free`` false) and the draws go through it.
+    ±∞ allowed, with ``h_free`` false) and the draws go through it. ``data`` is one dataset's
+    :class:`_Rows` (padded rows carry s = d = k = 0 and add exactly 0 to every log-likelihood).
     """
     ma, sa, mb, sb = _prior_hyper()
-    dark = data.bin_time * data.dark_rate_per_row
-    n_det = data.dark_rate.shape[-1]
+    rows = data.rows
+    dark = rows.bin_time * rows.dark_rate_per_row * data.mask
 
     def one(p):
         a, b, c = p[0], p[1], p[2]
         theta = _theta(a, b, c)
         s = jaxqpc.photon_counts(
-            data.power, eta=1.0 / n_det, R0=theta["R0"], Lc=theta["Lc"], h=theta["h"],
-            source_voltage=data.source_voltage, series_resistance=data.series_resistance,
-            bin_time=data.bin_time, dark_rate=0.0, spectrum=table,
-            lattice_temperature=data.lattice_temperature, heat_fraction=heat_fraction(data))
-        lp = (log_marginal_eta(s, dark, data.counts)[0] + _log_normal_density(a, ma, sa)
-              + _log_normal_density(a + b + _LN15, mb, sb) - log_c
-              - jnp.where(h_free, math.log(LOG10_H_RANGE[1] - LOG10_H_RANGE[0]), 0.0))
-        inside = (a >= a_min) & (b <= 0.0)
+            rows.power, eta=1.0 / data.n_det, R0=theta["R0"], Lc=theta["Lc"], h=theta["h"],
+            source_voltage=rows.source_voltage, series_resistance=rows.series_resistance,
+            bin_time=rows.bin_time, dark_rate=0.0, spectrum=table,
+            lattice_temperature=rows.lattice_temperature, heat_fraction=heat_fraction(rows)) * data.mask
+        lp = (log_marginal_eta(s, dark, rows.counts)[0] + _log_normal_density(a, ma, sa)
+              + _log_normal_density(a + b + _LN15, mb, sb) - data.log_c
+              - jnp.where(data.h_free, math.log(LOG10_H_RANGE[1] - LOG10_H_RANGE[0]), 0.0))
+        inside = (a >= data.a_min) & (b <= 0.0)
         return jnp.where(inside & jnp.isfinite(lp), lp, -jnp.inf), s
 
     return jax.vmap(one)(points)
 
 
-def _log_post(points, ctx):
-    """:func:`_evaluate` over any number of points, in chunks of :data:`CHUNK` (one compilation).
+@jax.jit
+def _log_post_batch(points, data, table):
+    """:func:`_evaluate` vmapped over datasets: points (B, n, 3), every leaf of ``data`` (B, ...)."""
+    return jax.vmap(lambda p, d: _evaluate(p, d, table)[0])(points, data)
 
-    Host-side bookkeeping is NumPy throughout this module: eager JAX operations would each compile
-    a small program for every new shape."""
-    points = np.asarray(points)
-    n = points.shape[0]
-    padded = np.concatenate([points, np.broadcast_to(points[:1], ((-n) % CHUNK, 3))])
-    lps, signals = [], []
-    for i in range(0, padded.shape[0], CHUNK):
-        lp, s = _evaluate(padded[i:i + CHUNK], *ctx)
-        lps.append(np.asarray(lp))
-        signals.append(np.asarray(s))
-    return np.concatenate(lps)[:n], np.concatenate(signals)[:n]
+
+@jax.jit
+def _log_post_and_signal_batch(points, data, table):
+    return jax.vmap(lambda p, d: _evaluate(p, d, table))(points, data)
+
+
+class _Rows(eqx.Module):
+    """One dataset as the compiled physics sees it: rows padded to a bucket size, with a mask.
+
+    ``rows``: the merged rows as arrays (metadata too, so one compilation serves any dataset with
+    the same padded shape), the padded ones copies of the first row; ``mask`` 1 for real rows, 0
+    for padding; ``n_det`` the number of detectors (η/n_det per detector; ``dark_rate`` may be
+    padded with zeros); the model: ``h_free``, ``a_min`` = ln R0_min, ``log_c`` (log C).
+    """
+
+    rows: eqx.Module
+    mask: jax.Array
+    n_det: jax.Array
+    h_free: jax.Array
+    a_min: jax.Array
+    log_c: jax.Array
+
+
+def _row_bucket(n):
+    """Rows after padding: the next power of two, at least :data:`MIN_ROWS` (few compiled shapes)."""
+    return max(MIN_ROWS, 1 << (int(n) - 1).bit_length())
+
+
+def _prepare(dataset, h, n_rows, n_det):
+    """(:class:`_Rows` of the merged dataset padded to ``n_rows`` rows and ``n_det`` detectors,
+    a_min, the log-likelihood offset of the merge)."""
+    merged, offset = merge_rows(dataset)
+    arrays = _as_arrays(merged)
+    a_min = float(np.log(min_radius_nm(merged)))
+    n = merged.n_rows
+    pad = lambda x, fill: np.concatenate([np.asarray(x), np.broadcast_to(fill, (n_rows - n,))])
+    rows = eqx.tree_at(
+        lambda r: (r.power, r.counts, r.bin_time, r.detector, r.heat_fraction, r.dark_rate), arrays,
+        (pad(arrays.power, arrays.power[0]), pad(arrays.counts, 0.0), pad(arrays.bin_time, arrays.bin_time[0]),
+         pad(arrays.detector, 0), pad(arrays.heat_fraction, arrays.heat_fraction[0]),
+         np.concatenate([np.asarray(arrays.dark_rate), np.zeros(n_det - len(merged.dark_rate))])))
+    rows = jax.tree.map(jnp.asarray, rows)
+    data = _Rows(rows=rows, mask=jnp.asarray(pad(np.ones(n), 0.0)), n_det=jnp.asarray(float(len(merged.dark_rate))),
+                 h_free=jnp.asarray(h is None), a_min=jnp.asarray(a_min),
+                 log_c=_log_truncation_mass(a_min))
+    return data, a_min, offset
+
+
+def _run(programs, data, table, devices=None):
+    """Run the quadrature ``programs`` (generators, one per dataset) in lockstep.
+
+    A program yields ``(points (n, 3), want_signal)`` whenever it needs the log posterior (and the
+    signals s) at points and receives ``lp`` (or ``(lp, s)``); its return value is collected. Each
+    round evaluates every waiting program's points in one compiled call, vmapped over the datasets
+    (``data``: the stacked :class:`_Rows`, leading axis B), in chunks of :data:`CHUNK` points per
+    dataset, so the physics of all datasets runs together (and on several ``devices``, sharded
+    along the datasets). Host-side bookkeeping stays per dataset, in NumPy.
+    """
+    n_batch = jax.tree.leaves(data)[0].shape[0]  # ≥ len(programs): padded for the devices
+    results, waiting = [None] * len(programs), {}
+
+    def advance(i, value):
+        try:
+            waiting[i] = programs[i].send(value)
+        except StopIteration as stop:
+            results[i] = stop.value
+            waiting.pop(i, None)
+
+    for i in range(len(programs)):
+        advance(i, None)
+    place = _placement([jax.devices()[0]] if devices is None else devices)
+    data = place(data)
+    while waiting:
+        for want_signal in (False, True):
+            group = [i for i, (_, w) in waiting.items() if w == want_signal]
+            if not group:
+                continue
+            n = max(waiting[i][0].shape[0] for i in group)
+            n += (-n) % CHUNK
+            points = np.zeros((n_batch, n, 3))  # the idle datasets' stand-ins: R0 = 1 nm, Lc = 0.55 nm, h = 1
+            points[:, :, 1] = -1.0
+            for i in group:
+                p = np.asarray(waiting[i][0])
+                points[i] = np.concatenate([p, np.broadcast_to(p[:1], (n - p.shape[0], 3))])
+            lps, signals = [], []
+            for j in range(0, n, CHUNK):
+                chunk = place(jnp.asarray(points[:, j:j + CHUNK]))
+                if want_signal:
+                    lp, sig = _log_post_and_signal_batch(chunk, data, table)
+                    signals.append(np.asarray(sig))
+                else:
+                    lp = _log_post_batch(chunk, data, table)
+                lps.append(np.asarray(lp))
+            lp = np.concatenate(lps, axis=1)
+            sig = np.concatenate(signals, axis=1) if want_signal else None
+            for i in group:
+                m = waiting[i][0].shape[0]
+                advance(i, (lp[i, :m], sig[i, :m]) if want_signal else lp[i, :m])
+    return results
 
 
 class _Slices(eqx.Module):
@@ -324,12 +422,13 @@ def _unpad(tree, n):
     return jax.tree.map(lambda x: np.asarray(x)[:n], tree)
 
 
-def _log_post_grid(slices, cells, ctx):
+def _log_post_grid(slices, cells):
     """Cell centres, log areas and log posterior of every slice's grid (only the real slices are
-    evaluated)."""
+    evaluated). A generator, like every step of a fit below: it yields the points at which it needs
+    the log posterior to the driver (:func:`_run`)."""
     n = slices.c.shape[0]
     points, log_vol = _unpad(_grid(_pad(slices), cells), n)
-    lp, _ = _log_post(points.reshape(-1, 3), ctx)
+    lp = yield points.reshape(-1, 3), False
     return points, log_vol, lp.reshape(log_vol.shape)
 
 
@@ -393,14 +492,14 @@ def _zoom(slices, points, lp, log_vol, cells, a_min):
     return jax.vmap(lambda *x: _slice_zoom(*x, *cells, a_min))(slices, points, lp, log_vol)
 
 
-def _zoom_slices(slices, ctx, min_levels):
+def _zoom_slices(slices, a_min, min_levels):
     """Zoom every slice on :data:`COARSE_CELLS` grids: at least ``min_levels`` levels, then until no
     box has to grow (at most :data:`MAX_ZOOM_LEVELS`). Returns the boxes and each slice's log evidence
     on its last grid."""
     for level in range(MAX_ZOOM_LEVELS):
-        points, log_vol, lp = _log_post_grid(slices, COARSE_CELLS, ctx)
+        points, log_vol, lp = yield from _log_post_grid(slices, COARSE_CELLS)
         n = slices.c.shape[0]
-        slices, grew, log_z = _unpad(_zoom(*_pad((slices, points, lp, log_vol)), COARSE_CELLS, ctx[3]), n)
+        slices, grew, log_z = _unpad(_zoom(*_pad((slices, points, lp, log_vol)), COARSE_CELLS, a_min), n)
         if level + 1 >= min_levels and not np.any(grew):
             break
     return slices, log_z
@@ -414,7 +513,7 @@ def _concat(*parts):
     return jax.tree.map(lambda *x: np.concatenate(x), *parts)
 
 
-def _h_partition(ctx):
+def _h_partition(a_min):
     """Intervals of log₁₀ h (one slice at each midpoint), refined where the mass of h changes.
 
     :data:`C_SLICES` equal intervals over the prior's range, each slice zoomed in (a, b); then, in
@@ -427,7 +526,7 @@ def _h_partition(ctx):
     lo_h, hi_h = LOG10_H_RANGE
     edges = np.linspace(lo_h, hi_h, C_SLICES + 1)
     lo, hi = edges[:-1], edges[1:]
-    slices, log_z = _zoom_slices(_start_slices(ctx[3], 0.5 * (lo + hi)), ctx, ZOOM_LEVELS)
+    slices, log_z = yield from _zoom_slices(_start_slices(a_min, 0.5 * (lo + hi)), a_min, ZOOM_LEVELS)
     log_z = np.asarray(log_z)
     previous = (slices, lo, hi)
     while True:
@@ -446,7 +545,7 @@ def _h_partition(ctx):
         parent = np.concatenate([split, split])
         children = _Slices(a=slices.a[parent], r=slices.r[parent], kappa=slices.kappa[parent],
                            a_ref=slices.a_ref[parent], c=0.5 * (child_lo + child_hi))
-        children, child_z = _zoom_slices(children, ctx, 1)
+        children, child_z = yield from _zoom_slices(children, a_min, 1)
         keep = np.setdiff1d(np.arange(len(lo)), split)
         lo, hi = np.concatenate([lo[keep], child_lo]), np.concatenate([hi[keep], child_hi])
         slices = _concat(_select(slices, keep), children)
@@ -522,11 +621,11 @@ def _marginals(fine, check, n_axes):
     return jnp.stack(quantiles), jnp.stack(shifts)
 
 
-def _final_grid(partition, cells, ctx):
+def _final_grid(partition, cells):
     """Cell masses of a final grid: ``partition`` = (slices, lower ends, upper ends in log₁₀ h,
     or None for a fixed h), the slices already zoomed, then ``cells`` in (a, b) per slice."""
     slices, lo, hi = partition
-    points, log_vol, lp = _log_post_grid(slices, cells, ctx)
+    points, log_vol, lp = yield from _log_post_grid(slices, cells)
     n = slices.c.shape[0]
     dc = np.zeros(1) if lo is None else hi - lo
     log_dc = np.zeros((1, 1)) if lo is None else np.log(dc)[:, None]
@@ -539,25 +638,26 @@ def _final_grid(partition, cells, ctx):
                                "padded": {k: padded[k] for k in ("log_mass", "w", "lo", "hi")}}
 
 
-def _posterior_grid(data, table, h):
-    """Zoomed slices, final and check grids of one dataset: a dict (see :func:`fit_quadrature`)."""
+def _posterior_grid(a_min, h):
+    """Zoomed slices, final and check grids of one dataset (a generator, see :func:`_run`): a dict
+    (see :func:`fit_quadrature`). ``a_min`` = ln R0_min; ``h`` None (free) or fixed."""
     h_free = h is None
-    a_min = float(np.log(min_radius_nm(data)))
-    ctx = (data, table, np.asarray(h_free), a_min, _log_truncation_mass(a_min))
     if h_free:
-        fine_partition, check_partition = _h_partition(ctx)
+        fine_partition, check_partition = yield from _h_partition(a_min)
         c_lo, c_hi = fine_partition[1][0], fine_partition[2][-1]
     else:
         with np.errstate(divide="ignore"):
             c = float(np.log10(h))
-        stage, _ = _zoom_slices(_start_slices(a_min, np.asarray([c])), ctx, ZOOM_LEVELS)
+        stage, _ = yield from _zoom_slices(_start_slices(a_min, np.asarray([c])), a_min, ZOOM_LEVELS)
         fine_partition = check_partition = (stage, None, None)
     # each partition's slices zoomed once more; the check shares the fine grid's when nothing was split
-    fine_slices, _ = _zoom_slices(fine_partition[0], ctx, 1)
-    check_slices = (fine_slices if check_partition[0] is fine_partition[0]
-                    else _zoom_slices(check_partition[0], ctx, 1)[0])
-    fine = _final_grid((fine_slices, *fine_partition[1:]), FINE_CELLS, ctx)
-    check = _final_grid((check_slices, *check_partition[1:]), CHECK_CELLS, ctx)
+    fine_slices, _ = yield from _zoom_slices(fine_partition[0], a_min, 1)
+    if check_partition[0] is fine_partition[0]:
+        check_slices = fine_slices
+    else:
+        check_slices, _ = yield from _zoom_slices(check_partition[0], a_min, 1)
+    fine = yield from _final_grid((fine_slices, *fine_partition[1:]), FINE_CELLS)
+    check = yield from _final_grid((check_slices, *check_partition[1:]), CHECK_CELLS)
     quantiles, shifts = _marginals(fine["padded"], check["padded"], 3 if h_free else 2)
     at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
     free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
@@ -570,7 +670,7 @@ def _posterior_grid(data, table, h):
         edges += [first if c_lo <= lo_h else 0.0, last if c_hi >= hi_h else 0.0]
     return {"log_z": float(fine["log_z"]), "check_log_z": float(check["log_z"]),
             "quantile_shift": np.asarray(shifts), "quantiles": np.asarray(quantiles),
-            "outer_mass": float(max(free)), "edge_mass": np.asarray(edges), "fine": fine, "ctx": ctx}
+            "outer_mass": float(max(free)), "edge_mass": np.asarray(edges), "fine": fine}
 
 
 @functools.partial(jax.jit, static_argnames=("n", "cells"))
@@ -607,15 +707,27 @@ def _draw_eta(u, s, dark, counts):
     return jax.vmap(one)(u, s)
 
 
-def _draws(key, grid, n):
+def _draws(key, grid, n, data):
+    """``n`` draws of (η, Lc, R0, h) from the fine grid (a generator, see :func:`_run`)."""
     fine = grid["fine"]
     k_points, k_eta = jax.random.split(key)
     points = np.asarray(_draw_points(k_points, _pad(fine["slices"]), fine["padded"]["log_mass"],
                                      _pad(fine["dc"]), n, fine["cells"]))
-    _, s = _log_post(points, grid["ctx"])
-    data = grid["ctx"][0]
-    eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, data.bin_time * data.dark_rate_per_row, data.counts)
+    _, s = yield points, True
+    rows = data.rows
+    eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, rows.bin_time * rows.dark_rate_per_row * data.mask,
+                    rows.counts)
     return {"eta": np.asarray(eta), **_theta(points[:, 0], points[:, 1], points[:, 2], xp=np)}
+
+
+def _fit_program(key, data, a_min, offset, h, n_draws, t0):
+    """One dataset's whole fit (a generator, see :func:`_run`): grids, draws, summary."""
+    grid = yield from _posterior_grid(a_min, h)
+    grid["log_z"] = grid["log_z"] + offset
+    grid["check_log_z"] = grid["check_log_z"] + offset
+    draws = yield from _draws(key, grid, n_draws, data)
+    params = {k: np.asarray(draws[k]) for k in PARAM_NAMES}
+    return _summarise(grid, params, h, time.perf_counter() - t0)
 
 
 class QuadraturePosterior(eqx.Module):
@@ -668,6 +780,66 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
     Returns:
         :class:`QuadraturePosterior`.
     """
+    return _fit_many([dataset], [key], table, h, n_draws)[0]
+
+
+def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, batch_size=64, devices=None,
+                         progress=False):
+    """:func:`fit_quadrature` of many datasets, their physics evaluated together.
+
+    The datasets may differ in everything: rows, detectors, circuit, heat input. Each is merged
+    (:func:`merge_rows`) and padded to a bucket of rows (the next power of two, at least
+    :data:`MIN_ROWS`) with a mask, so a few compiled shapes serve any fleet; padding changes no
+    result. Datasets of the same bucket and number of detectors are batched together, up to
+    ``batch_size``; a batch runs in lockstep (:func:`_run`): every round of the grids
+    evaluates all of their points in one compiled call, vmapped over the datasets and, with several
+    ``devices`` (default: all of JAX's), sharded along them (the batch is padded to a multiple of
+    their number). Dataset i uses the key ``jax.random.split(key, len(datasets))[i]``, so its
+    result does not depend on the batch it ran in.
+
+    Args:
+        datasets: a sequence of :class:`~inference.dataset.Dataset`.
+        key, table, h, n_draws: as :func:`fit_quadrature` (one model for all).
+        batch_size: datasets per lockstep batch (memory: ~ batch_size × 512 × rows floats).
+        devices: the devices to shard over (default ``jax.devices()``).
+        progress: a progress bar over datasets (tqdm, on stderr).
+    Returns:
+        a list of :class:`QuadraturePosterior`, in the order of ``datasets``.
+
+    Docs: docs/batch-gpu.md.
+    """
+    datasets = list(datasets)
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
+    keys = jax.random.split(key, len(datasets))
+    # batches of datasets with the same row bucket (and detectors): padding costs little
+    shape = [(_row_bucket(merge_rows(d)[0].n_rows), len(d.dark_rate)) for d in datasets]
+    order = sorted(range(len(datasets)), key=lambda i: shape[i])
+    out = [None] * len(datasets)
+    bar = _progress_bar(len(datasets), progress)
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and stop - start < batch_size and shape[order[stop]] == shape[order[start]]:
+            stop += 1
+        part = order[start:stop]
+        fits = _fit_many([datasets[i] for i in part], keys[np.asarray(part)], table, h, n_draws, devices)
+        for i, f in zip(part, fits):
+            out[i] = f
+        bar.update(len(part))
+        start = stop
+    bar.close()
+    return out
+
+
+def _progress_bar(total, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="dataset", desc="quadrature", disable=not enabled)
+
+
+def _fit_many(datasets, keys, table, h, n_draws, devices=None):
+    """Fit ``datasets`` (one key each) in one lockstep batch."""
     if table is None:
         table = jaxqpc.YieldTable()
     if h is not None:
@@ -676,15 +848,32 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
             raise ValueError(f"`h` must be None (free) or >= 0 (inf allowed), got {h}")
     if int(n_draws) != n_draws or n_draws < 1:
         raise ValueError(f"`n_draws` must be a positive integer, got {n_draws}")
-    jaxqpc.conductance_from_power(dataset.power, dataset.source_voltage, dataset.series_resistance)
+    if not datasets:
+        return []
+    for d in datasets:  # eagerly, with its own error message: P within the circuit's reach
+        jaxqpc.conductance_from_power(d.power, d.source_voltage, d.series_resistance)
     t0 = time.perf_counter()
-    merged, offset = merge_rows(dataset)
-    grid = _posterior_grid(_as_arrays(merged), table, h)
-    grid["log_z"] = grid["log_z"] + offset
-    grid["check_log_z"] = grid["check_log_z"] + offset
-    draws = _draws(key, grid, int(n_draws))
-    params = {k: np.asarray(draws[k]) for k in PARAM_NAMES}
-    return _summarise(grid, params, h, time.perf_counter() - t0)
+    merged_rows = [merge_rows(d)[0].n_rows for d in datasets]
+    n_rows = _row_bucket(max(merged_rows))
+    n_det = max(len(d.dark_rate) for d in datasets)
+    prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
+    devices = jax.devices() if devices is None else list(devices)
+    n_batch = len(datasets) + (-len(datasets)) % len(devices)
+    stack = [p[0] for p in prepared] + [prepared[0][0]] * (n_batch - len(datasets))
+    data = jax.tree.map(lambda *x: jnp.stack(x), *stack)
+    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0)
+                for k, (d, a_min, offset) in zip(keys, prepared)]
+    return _run(programs, data, table, devices)
+
+
+def _placement(devices):
+    """A function placing arrays with a leading dataset axis on ``devices`` (sharded along that
+    axis when there are several; the caller pads the axis to a multiple of their number)."""
+    if len(devices) < 2:
+        return lambda tree: tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("datasets",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("datasets"))
+    return lambda tree: jax.device_put(tree, sharding)
 
 
 def as_posterior(post, dataset):
