@@ -6,6 +6,8 @@ Subcommands::
                [--lattice-temperature K] [--method quadrature|aies|ess|nuts|map]
                [--heat-input drain|landauer [--transmission constant|saddle]] --out DIR [--force]
     jaxqpc fit --example --out DIR          the bundled simulated dataset
+    jaxqpc fit-batch PATH_OR_GLOB [--metadata FILE] [metadata flags] --out DIR [--force] [--resume]
+                                            every CSV: results.csv, fleet.png, one directory per contact
     jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
                                             Buret et al. 2020, Figs. 3B, 5, 6 and the heat input
@@ -25,11 +27,15 @@ given, and then only the command's own files in it are replaced.
 
 Exit codes: 0 on success, 2 on a usage error (messages start with
 ``jaxqpc: error:``). Progress goes to stderr, the written paths to stdout.
-Documentation: ``docs/fitting.md`` (fit) and ``docs/qpc.md``, ``docs/emission.md`` (figures).
+Documentation: ``docs/fitting.md`` (fit), ``docs/batch-gpu.md`` (fit-batch) and ``docs/qpc.md``,
+``docs/emission.md`` (figures).
 """
 
 import argparse
+import functools
+import json
 import os
+import pathlib
 import sys
 import time
 import warnings
@@ -46,8 +52,8 @@ class UsageError(Exception):
     """A user-facing error of the command: its message is printed and the exit code is 2."""
 
 
-def _progress(msg):
-    print(f"jaxqpc fit: {msg}", file=sys.stderr, flush=True)
+def _progress(msg, command="fit"):
+    print(f"jaxqpc {command}: {msg}", file=sys.stderr, flush=True)
 
 
 def prepare_out(out, force):
@@ -147,7 +153,6 @@ def run_fit(args):
     table = jaxqpc.YieldTable()
     key_fit, key_draws, key_rep = jax.random.split(jax.random.PRNGKey(args.seed), 3)
     result, comparison, evidence = None, None, None
-    paths = []
     if args.method == "quadrature":
         draws, predicted, replicated, diagnostics, comparison, evidence, idata = _quadrature(
             args, dataset, table, key_draws, data_path)
@@ -169,20 +174,13 @@ def run_fit(args):
         title = f"Bayesian fit ({args.method.upper()}): posterior band of the expected counts"
 
     _progress(f"writing to {out}")
-    os.makedirs(out, exist_ok=True)
-    if args.method != "map":
-        paths.append(_write_idata(idata, os.path.join(out, "posterior.nc")))
     summary = report.build_summary(method=args.method, data=data_path, dataset=dataset,
                                    map_result=result, draws=draws, metadata=metadata, heat_input=heat_input,
                                    diagnostics=diagnostics, evidence=evidence, model_comparison=comparison,
                                    truth=truth)
-    paths += [
-        report.write_summary(summary, os.path.join(out, "summary.json")),
-        report.write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")),
-        report.plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
-        report.plot_corner(draws, os.path.join(out, "corner.png"), source=source, truth=truth,
-                           map_params=None if result is None else result.params),
-    ]
+    paths = report.write_fit(out, summary, dataset, draws, predicted, replicated,
+                             idata=None if args.method == "map" else idata, title=title, source=source,
+                             truth=truth, map_params=None if result is None else result.params)
     for p in paths:
         print(p, flush=True)
     for w in diagnostics.get("warnings", []):
@@ -192,6 +190,113 @@ def run_fit(args):
             _progress("note: " + entry["note"])
     _progress(f"done in {time.perf_counter() - t_total:.1f} s")
     return 0
+
+
+def run_fit_batch(args):
+    """``jaxqpc fit-batch``: every CSV, the default posterior in batches, one directory per contact,
+    results.csv and fleet.png (arguments as parsed by :func:`build_parser`)."""
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.transmission != "constant" and args.heat_input != "landauer":
+        raise UsageError("--transmission only applies with --heat-input landauer")
+    files = _batch_files(args.data)
+    names = [os.path.splitext(os.path.basename(f))[0] for f in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"several files are named {', '.join(n + '.csv' for n in twice)}: each contact's "
+                         "results go to DIR/<file stem>; fit them in separate runs")
+    if args.metadata is not None and not os.path.isfile(args.metadata):
+        raise UsageError(f"--metadata {args.metadata!r}: no such file")
+    out = prepare_out(args.out, args.force or args.resume)
+    say = functools.partial(_progress, command="fit-batch")
+    t_total = time.perf_counter()
+    import jax
+
+    import jaxqpc
+
+    from . import report
+    from .data import _metadata_dict
+    from .fleet import contact_report, fit_fleet, plot_fleet, results_row, write_results
+
+    done = {n for n in names if args.resume and os.path.isfile(os.path.join(out, n, "summary.json"))}
+    say(f"{len(files)} file(s); {len(done)} already fitted (--resume)" if done else f"{len(files)} file(s)")
+    datasets, errors = {}, {}
+    for name, path in zip(names, files):
+        if name in done:
+            continue
+        try:
+            datasets[name] = _batch_load(path, args)
+        except (ValueError, FileNotFoundError) as err:  # DataError, or outside the heat input's domain
+            errors[name] = str(err)
+            say(f"skipped {path}: {err}")
+    table = jaxqpc.YieldTable()
+    key_fit, key_report = jax.random.split(jax.random.PRNGKey(args.seed))
+    todo = list(datasets)
+    if todo:
+        try:
+            contacts = fit_fleet([datasets[n] for n in todo], key=key_fit, table=table, heat_input=args.heat_input,
+                                 transmission=args.transmission, compare=not args.no_compare,
+                                 n_draws=N_DRAWS, batch_size=args.batch_size, progress=True,
+                                 on_model=lambda name: say(f"posterior by quadrature, {MODEL_PROGRESS[name]}"))
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        from tqdm.auto import tqdm
+
+        heat_input = args.heat_input if args.heat_input == "drain" else f"landauer ({args.transmission} transmission)"
+        for i, (name, contact) in enumerate(tqdm(list(zip(todo, contacts)), desc="reports", unit="contact")):
+            dataset = datasets[name]
+            draws, predicted, replicated, diagnostics, comparison, evidence, idata = contact_report(
+                dataset, contact, key=jax.random.fold_in(key_report, i), table=table, heat_input=args.heat_input)
+            path = files[names.index(name)]
+            summary = report.build_summary(method="quadrature", data=os.path.abspath(path), dataset=dataset,
+                                           map_result=None, draws=draws, metadata=_metadata_dict(dataset),
+                                           heat_input=heat_input, diagnostics=diagnostics, evidence=evidence,
+                                           model_comparison=comparison)
+            report.write_fit(os.path.join(out, name), summary, dataset, draws, predicted, replicated, idata=idata,
+                             title=f"{name}: posterior band of the expected counts (quadrature)",
+                             source="quadrature posterior draws")
+    rows = []
+    for name in names:
+        summary_path = os.path.join(out, name, "summary.json")
+        if name in errors or not os.path.isfile(summary_path):
+            rows.append({"file": name, "error": errors.get(name, "no results")})
+        else:
+            with open(summary_path, encoding="utf-8") as f:
+                rows.append(results_row(name, json.load(f)))
+    paths = [write_results(rows, os.path.join(out, "results.csv")), plot_fleet(rows, os.path.join(out, "fleet.png"))]
+    for p in paths:
+        print(p, flush=True)
+    fitted = sum(1 for r in rows if not r.get("error"))
+    say(f"{fitted} contact(s) fitted, {len(errors)} skipped; done in {time.perf_counter() - t_total:.1f} s")
+    return 0
+
+
+def _batch_files(pattern):
+    """The CSV files of ``jaxqpc fit-batch``'s PATH_OR_GLOB, sorted."""
+    import glob
+
+    if os.path.isdir(pattern):
+        files = glob.glob(os.path.join(pattern, "*.csv"))
+    elif os.path.isfile(pattern):
+        files = [pattern]
+    else:
+        files = [f for f in glob.glob(pattern) if os.path.isfile(f)]
+    if not files:
+        raise UsageError(f"no CSV files match {pattern!r}")
+    return sorted(os.path.abspath(f) for f in files)
+
+
+def _batch_load(path, args):
+    """One file of a batch: its own metadata file, else --metadata; the flags fill in the keys that the
+    metadata file lacks (they are defaults here, unlike `jaxqpc fit`, where they override)."""
+    from .data import _metadata_file, load_csv, read_metadata
+
+    meta_file = _metadata_file(pathlib.Path(path), None) or args.metadata
+    given = set(read_metadata(meta_file)) if meta_file is not None else set()
+    flags = {k: getattr(args, k) for k in ("source_voltage", "series_resistance", "dark_rate", "lattice_temperature")
+             if k not in given}
+    dataset = load_csv(path, metadata=meta_file, spelling=_FLAG_SPELLING, **flags)
+    return dataset.with_heat_input(args.heat_input, args.transmission)
 
 
 def _with_heat_input(dataset, heat_input, transmission, data_path):
@@ -221,61 +326,32 @@ def _map(args, dataset, table, key, data_path):
 
 def _quadrature(args, dataset, table, key, data_path):
     """The default posterior (:mod:`inference.quadrature`): h free, and unless --no-compare the
-    h limits, whose evidences and PSIS-LOO compare the side-wall models."""
-    import jax
+    h limits and the other heat input, whose evidences (and PSIS-LOO) compare the models."""
+    from .fleet import contact_report, fit_fleet
 
-    from . import quadrature
-    from .diagnostics import compare_h_models, to_inference_data
-    from .sample import H_MODELS
-
-    names = ["free"] if args.no_compare else list(H_MODELS)
-    keys = dict(zip(names, jax.random.split(key, len(names))))
-    fits = {}
-    for name in names:
-        note = " (compiles first, ~10 s; cached on disk for the next run)" if not fits else ""
-        _progress(f"posterior by quadrature, {MODEL_PROGRESS[name]}{note}")
-        try:
-            fits[name] = quadrature.fit_quadrature(dataset, key=keys[name], table=table, h=H_MODELS[name],
-                                                   n_draws=N_DRAWS)
-        except ValueError as err:  # e.g. data outside the model's domain
-            raise UsageError(f"{data_path}: {err}") from None
-        _progress(f"  done in {fits[name].wall_s:.1f} s, log evidence {fits[name].log_evidence:.3f}")
-    posteriors = {name: quadrature.as_posterior(f, dataset) for name, f in fits.items()}
-    diagnostics = quadrature.diagnostics(fits["free"])
-    comparison = evidence = None
-    if args.no_compare:
-        idata = to_inference_data(posteriors["free"], dataset, table, key=jax.random.fold_in(key, 1))
-    else:
-        evidence = quadrature.evidence_table(fits)
+    try:
+        (contact,) = fit_fleet([dataset], key=key, table=table, heat_input=args.heat_input,
+                               transmission=args.transmission, compare=not args.no_compare, n_draws=N_DRAWS,
+                               on_model=lambda name: _progress(f"posterior by quadrature, {MODEL_PROGRESS[name]}"))
+    except ValueError as err:  # e.g. data outside the model's domain
+        raise UsageError(f"{data_path}: {err}") from None
+    fits = dict(contact.fits, **({} if contact.other_heat_input is None else
+                                 {f"heat input {contact.other_name}": contact.other_heat_input}))
+    for name, fit in fits.items():
+        _progress(f"  {name}: {fit.wall_s:.1f} s, log evidence {fit.log_evidence:.3f}")
+    out = contact_report(dataset, contact, key=key, table=table, heat_input=args.heat_input)
+    comparison, evidence = out[4], out[5]
+    if evidence is not None:
         _progress("evidence: " + evidence["conclusion"])
-        other = "landauer" if args.heat_input == "drain" else "drain"
-        _progress(f"posterior by quadrature, h free, heat input {other} (for its evidence)")
-        other_fit = quadrature.fit_quadrature(
-            _with_heat_input(dataset, other, args.transmission, data_path), key=jax.random.fold_in(key, 3),
-            table=table, n_draws=N_DRAWS)
-        _progress(f"  done in {other_fit.wall_s:.1f} s, log evidence {other_fit.log_evidence:.3f}")
-        evidence["heat_input"] = quadrature.evidence_table({args.heat_input: fits["free"], other: other_fit},
-                                                           kind="heat input")
         _progress("evidence: " + evidence["heat_input"]["conclusion"])
-        comparison, idatas = compare_h_models(dataset, key=jax.random.fold_in(key, 2), table=table,
-                                              posteriors=posteriors)
-        idata = idatas["free"]  # the comparison has already converted the main fit
         _progress("PSIS-LOO: " + comparison["conclusion"])
-    return (*_draws_and_bands(idata, dataset), diagnostics, comparison, evidence, idata)
+    return out
 
 
-def _draws_and_bands(idata, dataset):
-    """The posterior draws (dict name → (n,)), expected and replicated counts (n, rows) of an
-    InferenceData, for the summary, the bands and the plots."""
-    import numpy as np
-
-    draws = {k: np.asarray(v).reshape(-1) for k, v in idata.posterior.data_vars.items()}
-    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
-                             for name in ("expected_counts", "counts"))
-    return draws, predicted, replicated
-
-
-MODEL_PROGRESS = {"free": "h free", "zero": "h -> 0", "infinite": "h -> inf"}
+MODEL_PROGRESS = {"free": "h free (compiles first, ~10 s; cached on disk for the next run)",
+                  "zero": "h -> 0", "infinite": "h -> inf",
+                  "heat input drain": "h free, heat input drain (for its evidence)",
+                  "heat input landauer": "h free, heat input landauer (for its evidence)"}
 
 
 def _bayes(args, dataset, table, result, key, map_diagnostics):
@@ -283,6 +359,7 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
     --no-compare) the h-model comparison."""
     import jax
 
+    from . import report
     from .diagnostics import compare_h_models, diagnose, to_inference_data
     from .sample import fit_posterior
 
@@ -307,15 +384,7 @@ def _bayes(args, dataset, table, result, key, map_diagnostics):
                                               maps=result, **options)
         idata = idatas["free"]  # the comparison has already converted the main fit
         _progress("model comparison: " + comparison["conclusion"])
-    return (*_draws_and_bands(idata, dataset), diagnostics, comparison, idata)
-
-
-def _write_idata(idata, path):
-    """posterior.nc: the ArviZ InferenceData (``arviz.from_netcdf`` reads it)."""
-    if os.path.exists(path):
-        os.remove(path)  # prepare_out has already cleared --force
-    idata.to_netcdf(path)
-    return path
+    return (*report.draws_and_bands(idata, dataset), diagnostics, comparison, idata)
 
 
 def _use_compilation_cache(jax):
@@ -375,15 +444,7 @@ def _add_fit_parser(commands):
                      help="CSV with power (W) or conductance (G0), counts, bin_time (s)[, detector]")
     fit.add_argument("--example", action="store_true",
                      help="fit the bundled simulated example (its metadata and truth from its JSON)")
-    fit.add_argument("--source-voltage", type=float, metavar="V", dest="source_voltage",
-                     help="source voltage V_s of the circuit (V)")
-    fit.add_argument("--bias", type=float, metavar="V", dest="source_voltage", action=_DeprecatedAlias,
-                     help="deprecated alias of --source-voltage")
-    fit.add_argument("--series-resistance", type=float, metavar="OHM", help="series resistance R_s (Ω)")
-    fit.add_argument("--dark-rate", type=_dark_rate, metavar="R",
-                     help="dark-count rate (1/s): one number, or one per detector comma-separated")
-    fit.add_argument("--lattice-temperature", type=float, metavar="K",
-                     help="lattice temperature T_L (K; default 300 unless in the metadata file)")
+    _add_metadata_options(fit)
     fit.add_argument("--method", default="quadrature", choices=("quadrature", "aies", "ess", "nuts", "map"),
                      help="quadrature (default): Bayesian, eta integrated out exactly and deterministic "
                      "quadrature over (Lc, R0, h), with the evidence of the h models; "
@@ -396,21 +457,61 @@ def _add_fit_parser(commands):
                      help="warm-up iterations per walker/chain (default: aies 2000, ess 1000, nuts 1000)")
     fit.add_argument("--walkers", type=int, help="ensemble size for aies/ess (default 32)")
     fit.add_argument("--chains", type=int, help="number of NUTS chains (default 4)")
-    fit.add_argument("--heat-input", default="drain", choices=("drain", "landauer"),
-                     help="the model's heat input: drain (default, the paper): all of the dissipated "
-                     "power heats the drain; landauer: only its Landauer downstream share P_R/P")
-    fit.add_argument("--transmission", default="constant", choices=("constant", "saddle"),
-                     help="with --heat-input landauer, the contact's transmission: constant (default; "
-                     "P_R/P = 1/2) or saddle (a saddle point with T(E_F) = G/G0, P_R/P > 1/2)")
-    fit.add_argument("--no-compare", action="store_true",
-                     help="skip the model comparisons: h free vs h -> 0 and h -> inf (evidence and "
-                     "PSIS-LOO; two more fits) and, with the quadrature, the other heat input (its "
-                     "evidence; one more fit)")
+    _add_model_options(fit)
     _add_out_options(fit)
-    fit.add_argument("--seed", type=int, default=0, help="random seed (starts and Laplace draws)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (starts and draws)")
     fit.add_argument("--starts", type=int, default=32,
                      help="number of optimiser starts of the MAP (aies, ess, nuts, map; default 32)")
     fit.set_defaults(run=run_fit)
+
+
+def _add_metadata_options(parser):
+    parser.add_argument("--source-voltage", type=float, metavar="V", dest="source_voltage",
+                        help="source voltage V_s of the circuit (V)")
+    parser.add_argument("--bias", type=float, metavar="V", dest="source_voltage", action=_DeprecatedAlias,
+                        help="deprecated alias of --source-voltage")
+    parser.add_argument("--series-resistance", type=float, metavar="OHM", help="series resistance R_s (Ω)")
+    parser.add_argument("--dark-rate", type=_dark_rate, metavar="R",
+                        help="dark-count rate (1/s): one number, or one per detector comma-separated")
+    parser.add_argument("--lattice-temperature", type=float, metavar="K",
+                        help="lattice temperature T_L (K; default 300 unless in the metadata file)")
+
+
+def _add_model_options(parser):
+    parser.add_argument("--heat-input", default="drain", choices=("drain", "landauer"),
+                        help="the model's heat input: drain (default, the paper): all of the dissipated "
+                        "power heats the drain; landauer: only its Landauer downstream share P_R/P")
+    parser.add_argument("--transmission", default="constant", choices=("constant", "saddle"),
+                        help="with --heat-input landauer, the contact's transmission: constant (default; "
+                        "P_R/P = 1/2) or saddle (a saddle point with T(E_F) = G/G0, P_R/P > 1/2)")
+    parser.add_argument("--no-compare", action="store_true",
+                        help="skip the model comparisons: h free vs h -> 0 and h -> inf (evidence and "
+                        "PSIS-LOO; two more fits) and, with the quadrature, the other heat input (its "
+                        "evidence; one more fit)")
+
+
+def _add_fit_batch_parser(commands):
+    batch = commands.add_parser(
+        "fit-batch", help="fit every CSV of a directory or glob (the default posterior, batched)",
+        description="Fit (eta, Lc, R0, h) to every CSV file given by PATH_OR_GLOB (a file, a directory: "
+        "its *.csv, or a glob pattern) with the default posterior (quadrature), the physics of many "
+        "contacts evaluated together. Writes DIR/results.csv (one row per contact), DIR/fleet.png and "
+        "one sub-directory per contact with the files of `jaxqpc fit`. Metadata: <stem>.json/.toml "
+        "beside a file, else --metadata FILE; the metadata flags fill in what those files lack. A "
+        "malformed file is reported (file, line, column) and skipped.")
+    batch.add_argument("data", metavar="PATH_OR_GLOB", help="a CSV file, a directory of CSV files, or a glob")
+    batch.add_argument("--metadata", metavar="FILE",
+                       help="metadata (.json/.toml) for every file without its own <stem>.json/.toml")
+    _add_metadata_options(batch)
+    _add_model_options(batch)
+    _add_out_options(batch)
+    batch.add_argument("--resume", action="store_true",
+                       help="skip the contacts whose DIR/<stem>/summary.json exists (a finished fit); "
+                       "implies writing into a non-empty DIR")
+    batch.add_argument("--batch-size", type=int, default=64, metavar="N",
+                       help="contacts whose physics is evaluated together (default 64)")
+    batch.add_argument("--seed", type=int, default=0, help="random seed (draws)")
+    batch.set_defaults(run=run_fit_batch)
 
 
 def _add_out_options(parser):
@@ -461,6 +562,7 @@ def build_parser():
     figures.set_defaults(run=None, parser=figures)
 
     _add_fit_parser(commands)
+    _add_fit_batch_parser(commands)
     parser.set_defaults(run=None, parser=parser)
     return parser
 

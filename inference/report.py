@@ -27,6 +27,7 @@ state).
 import csv
 import json
 import math
+import os
 
 import numpy as np
 
@@ -40,10 +41,12 @@ __all__ = [
     "correlation_dict",
     "map_diagnostics",
     "build_summary",
+    "draws_and_bands",
     "write_summary",
     "write_predictions",
     "plot_fit",
     "plot_corner",
+    "write_fit",
 ]
 
 QUANTILES = {"q2.5": 2.5, "q16": 16.0, "q84": 84.0, "q97.5": 97.5}
@@ -162,6 +165,39 @@ def build_summary(*, method, data, dataset, map_result, draws, metadata, diagnos
     if truth is not None:
         summary["truth"] = {k: float(v) for k, v in truth.items()}
     return summary
+
+
+def draws_and_bands(idata, dataset):
+    """The posterior draws (dict name → (n,)), expected and replicated counts (n, rows) of an
+    InferenceData (:func:`inference.diagnostics.to_inference_data`), for the summary, the bands
+    and the plots."""
+    draws = {k: np.asarray(v).reshape(-1) for k, v in idata.posterior.data_vars.items()}
+    predicted, replicated = (np.asarray(idata.posterior_predictive[name]).reshape(-1, dataset.n_rows)
+                             for name in ("expected_counts", "counts"))
+    return draws, predicted, replicated
+
+
+def write_fit(out, summary, dataset, draws, predicted, replicated, *, idata, title, source, truth=None,
+              map_params=None):
+    """Write the files of one fit into the directory ``out`` (created if missing) and return their
+    paths: ``posterior.nc`` (the ArviZ InferenceData, unless ``idata`` is None), ``predictions.csv``,
+    ``fit.png``, ``corner.png`` and, last (so that its presence marks a complete fit),
+    ``summary.json``. The caller has checked that ``out`` may be written (nothing is asked here)."""
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    if idata is not None:
+        path = os.path.join(out, "posterior.nc")
+        if os.path.exists(path):
+            os.remove(path)  # netCDF refuses to overwrite an open-able file in place
+        idata.to_netcdf(path)
+        paths.append(path)
+    paths += [
+        write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")),
+        plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
+        plot_corner(draws, os.path.join(out, "corner.png"), source=source, truth=truth, map_params=map_params),
+        write_summary(summary, os.path.join(out, "summary.json")),
+    ]
+    return paths
 
 
 def write_summary(summary, path):

@@ -1,0 +1,87 @@
+"""``jaxqpc fit-batch``: a directory of CSV files, one malformed, metadata from files and flags.
+
+Three short simulated contacts (two with their own metadata file, one taking it from the flags,
+one with a single detector) and a file with a bad cell; ``--no-compare`` keeps it short (the model
+comparison is the same code as ``jaxqpc fit``'s, tests/test_fit_cli.py).
+"""
+
+import csv
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from inference.cli import main
+from inference.data import save_csv
+from inference.fleet import RESULT_COLUMNS
+from inference.simulate import simulate_experiment
+
+FILES = ("summary.json", "predictions.csv", "fit.png", "corner.png", "posterior.nc")
+FLAGS = ["--source-voltage", "0.7", "--series-resistance", "470"]
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fleet")
+    data = root / "data"
+    data.mkdir()
+    for i, (groups, dark) in enumerate([(14, (300.0, 300.0)), (12, (200.0,)), (20, (300.0, 300.0))]):
+        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=groups, dark_rate=dark)
+        save_csv(ds, data / f"c{i}.csv")
+    (data / "c2.json").unlink()  # c2 takes its metadata from the flags
+    (data / "bad.csv").write_text("power,counts,bin_time\n1e-4,5,0.01\n2e-4,x,0.01\n", encoding="utf-8")
+    out = root / "out"
+    assert main(["fit-batch", str(data), *FLAGS, "--dark-rate", "250", "--no-compare", "--out", str(out)]) == 0
+    return data, out
+
+
+def _results(out):
+    with open(out / "results.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_results_and_files(fleet):
+    _, out = fleet
+    rows = _results(out)
+    assert list(rows[0]) == list(RESULT_COLUMNS)
+    assert [r["file"] for r in rows] == ["bad", "c0", "c1", "c2"]
+    assert "bad.csv, line 3, column 'counts'" in rows[0]["error"] and rows[0]["eta_median"] == ""
+    assert (out / "fleet.png").stat().st_size > 0 and not (out / "bad").exists()
+    for row in rows[1:]:
+        name = row["file"]
+        for f in FILES:
+            assert (out / name / f).is_file(), (name, f)
+        summary = json.loads((out / name / "summary.json").read_text(encoding="utf-8"))
+        assert row["error"] == "" and row["converged"] == "True"
+        for p, entry in summary["parameters"].items():
+            got = [float(row[f"{p}_{q}"]) for q in ("q2.5", "q16", "median", "q84", "q97.5")]
+            np.testing.assert_array_equal(got, [entry[q] for q in ("q2.5", "q16", "median", "q84", "q97.5")])
+            assert np.all(np.diff(got) >= 0)
+        assert summary["method"] == "quadrature" and summary["diagnostics"]["converged"]
+
+
+def test_metadata_from_files_then_flags(fleet):
+    _, out = fleet
+    meta = {n: json.loads((out / n / "summary.json").read_text(encoding="utf-8"))["metadata"] for n in ("c1", "c2")}
+    assert meta["c1"]["dark_rate"] == [200.0]  # its own file; the --dark-rate flag only fills in gaps
+    assert meta["c2"]["dark_rate"] == [250.0, 250.0] and meta["c2"]["source_voltage"] == 0.7
+
+
+def test_refuses_to_overwrite_and_resumes(fleet):
+    data, out = fleet
+    kept = (out / "c0" / "summary.json").stat().st_mtime_ns
+    assert main(["fit-batch", str(data), *FLAGS, "--no-compare", "--out", str(out)]) == 2
+    assert (out / "c0" / "summary.json").stat().st_mtime_ns == kept
+    for f in (out / "c1").iterdir():  # c1 unfinished: no summary.json
+        f.unlink()
+    assert main(["fit-batch", str(data), *FLAGS, "--dark-rate", "250", "--no-compare", "--resume",
+                 "--out", str(out)]) == 0
+    assert (out / "c0" / "summary.json").stat().st_mtime_ns == kept  # skipped: already done
+    assert (out / "c1" / "summary.json").is_file()
+    assert [r["file"] for r in _results(out) if r["error"] == ""] == ["c0", "c1", "c2"]
+
+
+def test_no_files(tmp_path, capsys):
+    assert main(["fit-batch", str(tmp_path / "*.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "no CSV files match" in capsys.readouterr().err
