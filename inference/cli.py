@@ -207,6 +207,8 @@ def run_fit_batch(args):
                          "results go to DIR/<file stem>; fit them in separate runs")
     if args.metadata is not None and not os.path.isfile(args.metadata):
         raise UsageError(f"--metadata {args.metadata!r}: no such file")
+    if args.hierarchical and args.resume:
+        raise UsageError("--resume cannot be combined with --hierarchical: the shared eta depends on every contact")
     out = prepare_out(args.out, args.force or args.resume)
     say = functools.partial(_progress, command="fit-batch")
     t_total = time.perf_counter()
@@ -216,7 +218,7 @@ def run_fit_batch(args):
 
     from . import report
     from .data import _metadata_dict
-    from .fleet import contact_report, fit_fleet, plot_fleet, results_row, write_results
+    from .fleet import ContactFit, contact_report, fit_fleet, plot_fleet, results_row, write_results
 
     done = {n for n in names if args.resume and os.path.isfile(os.path.join(out, n, "summary.json"))}
     say(f"{len(files)} file(s); {len(done)} already fitted (--resume)" if done else f"{len(files)} file(s)")
@@ -232,12 +234,26 @@ def run_fit_batch(args):
     table = jaxqpc.YieldTable()
     key_fit, key_report = jax.random.split(jax.random.PRNGKey(args.seed))
     todo = list(datasets)
+    shared = None
     if todo:
         try:
-            contacts = fit_fleet([datasets[n] for n in todo], key=key_fit, table=table, heat_input=args.heat_input,
-                                 transmission=args.transmission, compare=not args.no_compare,
-                                 n_draws=N_DRAWS, batch_size=args.batch_size, progress=True,
-                                 on_model=lambda name: say(f"posterior by quadrature, {MODEL_PROGRESS[name]}"))
+            if args.hierarchical:
+                from .hierarchical import fit_shared_eta
+
+                say(f"posterior of the {len(todo)} contacts with one shared eta (quadrature)")
+                shared = fit_shared_eta([datasets[n] for n in todo], key=key_fit, table=table, n_draws=N_DRAWS)
+                contacts = [ContactFit({"free": post}, None, None) for post in shared.contacts]
+                os.makedirs(out, exist_ok=True)
+                _write_shared_eta(shared, todo, os.path.join(out, "shared_eta.json"))
+                say(f"shared eta: median {shared.eta_quantiles[2]:.4f}, 95 % [{shared.eta_quantiles[0]:.4f}, "
+                    f"{shared.eta_quantiles[4]:.4f}]; ln Bayes factor shared vs independent "
+                    f"{shared.ln_bayes_factor:+.2f}")
+            else:
+                contacts = fit_fleet([datasets[n] for n in todo], key=key_fit, table=table,
+                                     heat_input=args.heat_input, transmission=args.transmission,
+                                     compare=not args.no_compare, n_draws=N_DRAWS, batch_size=args.batch_size,
+                                     progress=True,
+                                     on_model=lambda name: say(f"posterior by quadrature, {MODEL_PROGRESS[name]}"))
         except ValueError as err:
             raise UsageError(str(err)) from None
         from tqdm.auto import tqdm
@@ -248,13 +264,15 @@ def run_fit_batch(args):
             draws, predicted, replicated, diagnostics, comparison, evidence, idata = contact_report(
                 dataset, contact, key=jax.random.fold_in(key_report, i), table=table, heat_input=args.heat_input)
             path = files[names.index(name)]
-            summary = report.build_summary(method="quadrature", data=os.path.abspath(path), dataset=dataset,
+            method = "quadrature (shared eta)" if args.hierarchical else "quadrature"
+            summary = report.build_summary(method=method, data=os.path.abspath(path), dataset=dataset,
                                            map_result=None, draws=draws, metadata=_metadata_dict(dataset),
                                            heat_input=heat_input, diagnostics=diagnostics, evidence=evidence,
                                            model_comparison=comparison)
             report.write_fit(os.path.join(out, name), summary, dataset, draws, predicted, replicated, idata=idata,
                              title=f"{name}: posterior band of the expected counts (quadrature)",
                              source="quadrature posterior draws")
+    os.makedirs(out, exist_ok=True)
     rows = []
     for name in names:
         summary_path = os.path.join(out, name, "summary.json")
@@ -263,12 +281,30 @@ def run_fit_batch(args):
         else:
             with open(summary_path, encoding="utf-8") as f:
                 rows.append(results_row(name, json.load(f)))
-    paths = [write_results(rows, os.path.join(out, "results.csv")), plot_fleet(rows, os.path.join(out, "fleet.png"))]
+    eta = None if shared is None else (shared.eta_grid, shared.eta_density)
+    paths = [write_results(rows, os.path.join(out, "results.csv")),
+             plot_fleet(rows, os.path.join(out, "fleet.png"), eta=eta)]
     for p in paths:
         print(p, flush=True)
     fitted = sum(1 for r in rows if not r.get("error"))
     say(f"{fitted} contact(s) fitted, {len(errors)} skipped; done in {time.perf_counter() - t_total:.1f} s")
     return 0
+
+
+def _write_shared_eta(shared, names, path):
+    """shared_eta.json of ``fit-batch --hierarchical``: the shared η, the evidences, the checks."""
+    from .quadrature import QUANTILES
+
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"contacts": list(names),
+                   "eta_quantiles": dict(zip((f"q{100 * p:g}" for p in QUANTILES), shared.eta_quantiles)),
+                   "log_evidence_shared": shared.log_evidence,
+                   "log_evidence_independent": shared.log_evidence_independent,
+                   "ln_bayes_factor_shared_vs_independent": shared.ln_bayes_factor,
+                   "eta_quantile_shift": shared.eta_quantile_shift, "warnings": list(shared.warnings),
+                   "wall_s": shared.wall_s}, f, indent=2)
+        f.write("\n")
+    return path
 
 
 def _batch_files(pattern):
@@ -505,6 +541,10 @@ def _add_fit_batch_parser(commands):
     _add_metadata_options(batch)
     _add_model_options(batch)
     _add_out_options(batch)
+    batch.add_argument("--hierarchical", action="store_true",
+                       help="one efficiency eta shared by all contacts (the same optics), integrated exactly; "
+                       "writes DIR/shared_eta.json (its posterior and the Bayes factor against independent eta); "
+                       "no per-contact model comparison")
     batch.add_argument("--resume", action="store_true",
                        help="skip the contacts whose DIR/<stem>/summary.json exists (a finished fit); "
                        "implies writing into a non-empty DIR")

@@ -137,16 +137,18 @@ def write_results(rows, path):
     return path
 
 
-def plot_fleet(rows, path):
+def plot_fleet(rows, path, eta=None):
     """``fleet.png``: each parameter across the contacts (rows of :func:`results_row`), the median
-    with its 68 % (thick) and 95 % (thin) intervals; skipped contacts are left out."""
+    with its 68 % (thick) and 95 % (thin) intervals; skipped contacts are left out. ``eta``: optional
+    (grid, density) of a shared η's posterior, drawn in an extra panel."""
     from matplotlib.ticker import FuncFormatter
 
     from .report import LABELS, LOG_AXES, _figure
 
     rows = [r for r in rows if not r.get("error")]
-    fig = _figure((8.0, 2.0 + 1.2 * len(PARAM_NAMES)))
-    axes = fig.subplots(len(PARAM_NAMES), 1, sharex=True)
+    n_panels = len(PARAM_NAMES) + (eta is not None)
+    fig = _figure((8.0, 2.0 + 1.2 * n_panels))
+    axes = fig.subplots(n_panels, 1)
     x = np.arange(len(rows))
     for ax, name in zip(axes, PARAM_NAMES):
         q = {k: np.array([r[f"{name}_{k}"] for r in rows], dtype=float) for k in RESULT_QUANTILES}
@@ -159,8 +161,20 @@ def plot_fleet(rows, path):
             if name != "h":  # plain numbers for the lengths (nm) on their narrow log ranges
                 for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
                     axis(FuncFormatter(lambda v, _: f"{v:g}"))
-    axes[-1].set_xticks(x)
-    axes[-1].set_xticklabels([r["file"] for r in rows], rotation=90 if len(rows) > 8 else 0, fontsize=7)
+    for ax in axes[:len(PARAM_NAMES)]:
+        ax.set_xticks(x)
+        ax.set_xticklabels([r["file"] for r in rows] if ax is axes[len(PARAM_NAMES) - 1] else [],
+                           rotation=90 if len(rows) > 8 else 0, fontsize=7)
     axes[0].set_title(f"{len(rows)} contacts: median, 68 % and 95 % intervals")
+    if eta is not None:
+        grid, density = eta
+        ax = axes[-1]
+        ax.plot(grid, density, color="tab:blue")
+        ax.fill_between(grid, density, alpha=0.3)
+        cdf = np.cumsum(density) / np.sum(density)
+        lo, hi = np.interp([0.0005, 0.9995], cdf, grid)
+        ax.set_xlim(max(0.0, lo - 0.05), min(1.0, hi + 0.05))
+        ax.set_xlabel("η shared by the fleet")
+        ax.set_ylabel("posterior density")
     fig.savefig(path, dpi=110)
     return path

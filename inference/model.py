@@ -41,6 +41,7 @@ from .likelihood import PRIOR, counts_log_pmf, expected_counts
 from .params import MAX_LENGTH_RATIO, min_radius_nm
 
 __all__ = [
+    "fleet_model",
     "model",
     "log_density",
     "log_normalizer",
@@ -204,7 +205,7 @@ def log_normalizer(data):
                        min_radius_nm(data)).log_normalizer()
 
 
-def model(data, *, counts="data", table=None, h=None, observation="poisson", concentration=None):
+def model(data, *, counts="data", table=None, h=None, observation="poisson", concentration=None, eta=None):
     """Generative model of photon counts vs power (Buret et al. 2020, Eqs. 2–5 and 14–20).
 
     Priors (hyper-parameters from :data:`inference.likelihood.PRIOR`; lengths in nm):
@@ -236,13 +237,16 @@ def model(data, *, counts="data", table=None, h=None, observation="poisson", con
         h: None (fitted) or a fixed value in [0, ∞].
         observation: ``"poisson"`` or ``"negbinomial"``.
         concentration: φ > 0 for ``"negbinomial"``; None fits it (prior above).
+        eta: None (a site ``eta``, prior above) or a value shared with other contacts, e.g. a
+            site of an enclosing model (:func:`fleet_model`).
     """
     if observation not in ("poisson", "negbinomial"):
         raise ValueError(f"`observation` must be 'poisson' or 'negbinomial', got {observation!r}")
     table = default_table() if table is None else table
     counts = data.counts if isinstance(counts, str) and counts == "data" else counts
 
-    eta = numpyro.sample("eta", dist.Uniform(*_hyper("eta", "uniform")))
+    if eta is None:
+        eta = numpyro.sample("eta", dist.Uniform(*_hyper("eta", "uniform")))
     r0_median, r0_sigma = _hyper("R0", "lognormal")
     lc_median, lc_sigma = _hyper("Lc", "lognormal")
     R0 = numpyro.sample("R0", RadiusPrior(r0_median, r0_sigma, lc_median, lc_sigma,
@@ -265,6 +269,20 @@ def model(data, *, counts="data", table=None, h=None, observation="poisson", con
         likelihood = AccurateNegativeBinomial2(mu, concentration)  # dist.NegativeBinomial2, exact log_prob
     with numpyro.plate("rows", data.n_rows):
         numpyro.sample("counts", likelihood, obs=counts)
+
+
+def fleet_model(datasets, *, table=None, h=None, observation="poisson", concentration=None):
+    """Contacts measured with the same optics: one ``eta`` site shared by all, the geometry of each
+    contact as in :func:`model`, its sites named ``contact<i>/R0``, ``contact<i>/Lc``,
+    ``contact<i>/h`` and ``contact<i>/counts``. Extend it like :func:`model` (e.g. replace the shared
+    η by a population distribution). Exact inference for it without a sampler:
+    :func:`inference.hierarchical.fit_shared_eta`.
+    """
+    table = default_table() if table is None else table
+    eta = numpyro.sample("eta", dist.Uniform(*_hyper("eta", "uniform")))
+    for i, data in enumerate(datasets):
+        with numpyro.handlers.scope(prefix=f"contact{i}", divider="/"):
+            model(data, table=table, h=h, observation=observation, concentration=concentration, eta=eta)
 
 
 def log_density(params, data, **model_kwargs):

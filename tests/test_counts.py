@@ -358,13 +358,16 @@ def test_drain_heat_fraction_domain_and_gradient():
         jaxqpc.drain_heat_fraction(1.0, -0.5)
     with pytest.raises(ValueError, match="`transmission`"):
         jaxqpc.drain_heat_fraction(1.0, 0.5, transmission="step")
-    f = jax.jit(lambda n, v: jaxqpc.drain_heat_fraction(n, v, transmission="saddle"))
-    out = np.asarray(f(jnp.array([2.0, 13.0, -1.0, 2.0]), jnp.array([0.5, 0.5, 0.5, 0.0])))
-    assert np.isfinite(out[0]) and np.all(np.isnan(out[1:]))
+    # one compiled function: values and gradients at a point, its central-difference neighbours and
+    # two points outside (N beyond the channels, N < 0)
+    f = lambda p: jaxqpc.drain_heat_fraction(p[0], p[1], transmission="saddle")
     x, d = np.array([2.3, 0.55]), 1e-5
-    grad = np.asarray(jax.grad(lambda p: f(p[0], p[1]))(jnp.asarray(x)))
-    fd = [(f(*(x + e)) - f(*(x - e))) / (2 * d) for e in np.eye(2) * d]
-    np.testing.assert_allclose(grad, np.asarray(fd, dtype=float), rtol=1e-5)
+    points = np.array([x, x + [d, 0], x - [d, 0], x + [0, d], x - [0, d], [13.0, 0.5], [-1.0, 0.5]])
+    values, grads = (np.asarray(a) for a in jax.jit(jax.vmap(jax.value_and_grad(f)))(jnp.asarray(points)))
+    assert np.all(np.isfinite(values[:5])) and np.all(np.isnan(values[5:]))
+    assert np.all(np.isfinite(grads))  # zero outside, finite inside
+    fd = [(values[1] - values[2]) / (2 * d), (values[3] - values[4]) / (2 * d)]
+    np.testing.assert_allclose(grads[0], fd, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------

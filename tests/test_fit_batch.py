@@ -1,8 +1,8 @@
 """``jaxqpc fit-batch``: a directory of CSV files, one malformed, metadata from files and flags.
 
-Three short simulated contacts (two with their own metadata file, one taking it from the flags,
-one with a single detector) and a file with a bad cell; ``--no-compare`` keeps it short (the model
-comparison is the same code as ``jaxqpc fit``'s, tests/test_fit_cli.py).
+Three short simulated contacts of one shape (two with their own metadata file, one taking it from
+the flags) and a file with a bad cell; ``--no-compare`` keeps it short (the model comparison is the
+same code as ``jaxqpc fit``'s, tests/test_fit_cli.py; ragged batches: tests/test_quadrature.py).
 """
 
 import csv
@@ -26,8 +26,8 @@ def fleet(tmp_path_factory):
     root = tmp_path_factory.mktemp("fleet")
     data = root / "data"
     data.mkdir()
-    for i, (groups, dark) in enumerate([(14, (300.0, 300.0)), (12, (200.0,)), (20, (300.0, 300.0))]):
-        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=groups, dark_rate=dark)
+    for i, dark in enumerate([(300.0, 300.0), (200.0, 200.0), (300.0, 300.0)]):  # one shape: one compilation
+        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=14, dark_rate=dark)
         save_csv(ds, data / f"c{i}.csv")
     (data / "c2.json").unlink()  # c2 takes its metadata from the flags
     (data / "bad.csv").write_text("power,counts,bin_time\n1e-4,5,0.01\n2e-4,x,0.01\n", encoding="utf-8")
@@ -64,7 +64,7 @@ def test_results_and_files(fleet):
 def test_metadata_from_files_then_flags(fleet):
     _, out = fleet
     meta = {n: json.loads((out / n / "summary.json").read_text(encoding="utf-8"))["metadata"] for n in ("c1", "c2")}
-    assert meta["c1"]["dark_rate"] == [200.0]  # its own file; the --dark-rate flag only fills in gaps
+    assert meta["c1"]["dark_rate"] == [200.0, 200.0]  # its own file; --dark-rate only fills in gaps
     assert meta["c2"]["dark_rate"] == [250.0, 250.0] and meta["c2"]["source_voltage"] == 0.7
 
 
@@ -85,3 +85,22 @@ def test_refuses_to_overwrite_and_resumes(fleet):
 def test_no_files(tmp_path, capsys):
     assert main(["fit-batch", str(tmp_path / "*.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "no CSV files match" in capsys.readouterr().err
+
+
+def test_hierarchical(fleet, tmp_path):
+    """--hierarchical: one η for the fleet (shared_eta.json; every contact's eta columns equal), the
+    contacts' own directories, η's panel in fleet.png; --resume refused with it."""
+    data, _ = fleet
+    out = tmp_path / "h"
+    files = str(data / "c[01].csv")
+    assert main(["fit-batch", files, *FLAGS, "--hierarchical", "--out", str(out)]) == 0
+    shared = json.loads((out / "shared_eta.json").read_text(encoding="utf-8"))
+    assert shared["contacts"] == ["c0", "c1"] and shared["warnings"] == []
+    q = shared["eta_quantiles"]
+    assert 0 < q["q2.5"] < q["q50"] < q["q97.5"] <= 1 and shared["eta_quantile_shift"] < 0.01
+    rows = _results(out)
+    assert [r["file"] for r in rows] == ["c0", "c1"] and rows[0]["eta_median"] == rows[1]["eta_median"]
+    summary = json.loads((out / "c1" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["method"] == "quadrature (shared eta)"
+    assert summary["parameters"]["eta"]["median"] == pytest.approx(q["q50"], abs=0.02)
+    assert main(["fit-batch", files, *FLAGS, "--hierarchical", "--resume", "--out", str(out)]) == 2

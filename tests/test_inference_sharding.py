@@ -30,13 +30,13 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp, numpy as np, jaxqpc
 from inference import quadrature as quad
-from inference.simulate import simulate_experiment
+from inference.data import load_example
 devices = jax.devices()
 assert len(devices) == 4, devices
 assert len(quad._placement(devices)(jnp.zeros((4, 3))).sharding.device_set) == 4
 table = jaxqpc.YieldTable()
 # three datasets of one shape: one batch, padded to four (one per device)
-sets = [simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=12)[1] for i in range(3)]
+sets = [load_example()] * 3
 kw = dict(key=jax.random.PRNGKey(0), table=table, h=0.0, n_draws=200)
 sharded = quad.fit_quadrature_batch(sets, **kw)
 single = quad.fit_quadrature_batch(sets, devices=devices[:1], **kw)

@@ -219,3 +219,23 @@ def test_observed_counts_default_to_the_data(data, table):
     assert default != pytest.approx(float(f(data.counts + 1.0)[1]), rel=1e-6)
     with pytest.raises(ValueError, match="observation"):
         log_density(params, data, table=table, observation="gaussian")
+
+
+def test_fleet_model_is_the_contacts_models_with_one_eta(table, data):
+    """fleet_model's joint log density = the sum of the contacts' model log densities at the shared η
+    (η's uniform prior density is 1, so it adds nothing), with the sites named per contact."""
+    import equinox as eqx
+    from numpyro.infer.util import log_density as numpyro_log_density
+
+    from inference.model import fleet_model
+
+    other = eqx.tree_at(lambda d: d.counts, data, jnp.round(data.counts * 0.8))  # a second contact
+    params = {"eta": 0.5, "contact0/R0": 1.2, "contact0/Lc": 0.2, "contact0/h": 3.0,
+              "contact1/R0": 1.6, "contact1/Lc": 0.5, "contact1/h": 0.1}
+    got, trace = numpyro_log_density(fleet_model, ([data, other],), {"table": table}, params)
+    assert {"contact0/counts", "contact1/counts", "eta"} <= set(trace)
+    want = sum(float(log_density({"eta": 0.5, **{k.split("/")[1]: v for k, v in params.items()
+                                                  if k.startswith(f"contact{i}/")}}, d, table=table))
+               for i, d in enumerate([data, other]))
+    assert float(got) == pytest.approx(want, abs=1e-10)
+

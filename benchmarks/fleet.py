@@ -1,0 +1,118 @@
+"""A simulated fleet: what a shared efficiency η buys, and how the batched default posterior scales.
+
+Part 1 (shared η). ``--contacts`` contacts (default 24) are simulated like the bundled example
+(:func:`inference.simulate.simulate_experiment`, 3000 bins of 10 ms, 60 rows per detector) with
+one η = 0.43 for all and geometry drawn per contact: R0 from its prior restricted to R0 ≥ 1 nm
+(the example's plateaus need N λF/4 < R0), Lc from its prior below 1.5 R0, log₁₀ h uniform on
+[−3, 3]. Each contact is fitted alone (:func:`inference.quadrature.fit_quadrature_batch`, h
+free) and the fleet with one shared η (:func:`inference.hierarchical.fit_shared_eta`). The script
+prints per contact the 95 % interval widths of ln Lc and ln R0 both ways and whether they cover
+the truths, the shared η's quantiles, the ln Bayes factor of one η against independent ones, and
+the accuracy checks.
+
+Part 2 (``--scaling``): datasets per minute of ``fit_quadrature_batch`` for batch sizes 1, 4 and
+16 (datasets of 120 rows, h free), compilation reported separately (first call minus a second
+identical call).
+
+Usage (from the repository root; not part of the test suite)::
+
+    PYTHONPATH=. python benchmarks/fleet.py [--contacts N] [--scaling]
+"""
+
+import argparse
+import os
+import time
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np
+
+import jaxqpc
+from inference.hierarchical import fit_shared_eta
+from inference.likelihood import PRIOR
+from inference.quadrature import fit_quadrature_batch
+from inference.simulate import simulate_experiment
+
+ETA = 0.43
+
+
+def draw_truths(rng, n):
+    """Geometry per contact from the priors (R0 ≥ 1 nm, Lc ≤ 1.5 R0), one η."""
+    _, lc_med, lc_sig = PRIOR["Lc"]
+    _, r0_med, r0_sig = PRIOR["R0"]
+    out = []
+    while len(out) < n:
+        r0 = r0_med * np.exp(r0_sig * rng.standard_normal())
+        lc = lc_med * np.exp(lc_sig * rng.standard_normal())
+        if r0 >= 1.0 and lc <= 1.5 * r0:
+            out.append({"eta": ETA, "Lc": lc, "R0": r0, "h": 10.0 ** rng.uniform(-3, 3)})
+    return out
+
+
+def width(q):
+    return np.log(q[4]) - np.log(q[0])
+
+
+def shared_eta(n_contacts, table):
+    truths = draw_truths(np.random.default_rng(1), n_contacts)
+    sets = [simulate_experiment(jax.random.PRNGKey(100 + i), t)[1] for i, t in enumerate(truths)]
+    t0 = time.perf_counter()
+    alone = fit_quadrature_batch(sets, key=jax.random.PRNGKey(0), table=table)
+    t_alone = time.perf_counter() - t0
+    shared = fit_shared_eta(sets, key=jax.random.PRNGKey(1), table=table)
+    print(f"\n== {n_contacts} contacts, eta = {ETA} shared; independent fits {t_alone:.0f} s, "
+          f"shared-eta fit {shared.wall_s:.0f} s")
+    print(f"shared eta: quantiles (2.5/16/50/84/97.5 %) {np.round(shared.eta_quantiles, 4)}, "
+          f"truth {ETA}; ln B(shared vs independent) = {shared.ln_bayes_factor:+.2f}; "
+          f"eta quantile check {shared.eta_quantile_shift:.4f}; warnings {list(shared.warnings)}")
+    print(f"{'c':>3s} {'Lc':>7s} {'R0':>6s} {'Lc/R0':>6s} | {'width ln Lc: alone → shared':>28s} "
+          f"{'width ln R0: alone → shared':>28s} | covered alone (eta Lc R0) | covered shared (Lc R0)")
+    ratios, cover_alone, cover_shared = [], [], []
+    for i, (t, a, s) in enumerate(zip(truths, alone, shared.contacts)):
+        wa = [width(a.quantiles[k]) for k in ("Lc", "R0")]
+        ws = [width(s.quantiles[k]) for k in ("Lc", "R0")]
+        ratios.append(np.array(ws) / np.array(wa))
+        ca = [a.quantiles[k][0] <= t[k] <= a.quantiles[k][4] for k in ("eta", "Lc", "R0")]
+        cs = [s.quantiles[k][0] <= t[k] <= s.quantiles[k][4] for k in ("Lc", "R0")]
+        cover_alone.append(ca)
+        cover_shared.append(cs)
+        print(f"{i:3d} {t['Lc']:7.3f} {t['R0']:6.3f} {t['Lc'] / t['R0']:6.3f} | "
+              f"{wa[0]:12.3f} → {ws[0]:<12.3f} {wa[1]:12.3f} → {ws[1]:<12.3f} | "
+              f"{' '.join('y' if c else 'n' for c in ca):>24s} | {' '.join('y' if c else 'n' for c in cs):>20s}")
+    ratios = np.array(ratios)
+    print(f"median width ratio shared/alone: ln Lc {np.median(ratios[:, 0]):.3f}, ln R0 "
+          f"{np.median(ratios[:, 1]):.3f} (range {ratios.min():.3f}–{ratios.max():.3f}); 95 % coverage "
+          f"alone (eta, Lc, R0) {np.mean(cover_alone, axis=0).round(3)}, shared (Lc, R0) "
+          f"{np.mean(cover_shared, axis=0).round(3)}; own-fit warnings "
+          f"{sum(bool(a.warnings) for a in alone)}")
+
+
+def scaling(table):
+    sets = [simulate_experiment(jax.random.PRNGKey(200 + i))[1] for i in range(16)]
+    print("\n== datasets per minute of fit_quadrature_batch (120 rows, h free)")
+    for b in (1, 4, 16):
+        t0 = time.perf_counter()
+        fit_quadrature_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fit_quadrature_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
+        run = time.perf_counter() - t0
+        print(f"batch {b:3d}: {60 * b / run:6.1f} datasets/min ({run:.1f} s; compilation {first - run:.1f} s)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=24)
+    parser.add_argument("--scaling", action="store_true")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {jax.devices()}")
+    table = jaxqpc.YieldTable()
+    shared_eta(args.contacts, table)
+    if args.scaling:
+        scaling(table)
+
+
+if __name__ == "__main__":
+    main()
