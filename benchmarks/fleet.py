@@ -14,9 +14,13 @@ Part 2 (``--scaling``): datasets per minute of ``fit_quadrature_batch`` for batc
 16 (datasets of 120 rows, h free), compilation reported separately (first call minus a second
 identical call).
 
+Part 3 (``--map``): MAP fits per minute of ``inference.optimize.fit_map_batch`` (32 starts, the
+defaults) for batch sizes 1, 10 and 100 datasets of 120 rows (two detectors, like the example),
+compilation reported separately.
+
 Usage (from the repository root; not part of the test suite)::
 
-    PYTHONPATH=. python benchmarks/fleet.py [--contacts N] [--scaling]
+    PYTHONPATH=. python benchmarks/fleet.py [--contacts N] [--scaling] [--map] [--no-shared]
 """
 
 import argparse
@@ -102,16 +106,36 @@ def scaling(table):
         print(f"batch {b:3d}: {60 * b / run:6.1f} datasets/min ({run:.1f} s; compilation {first - run:.1f} s)")
 
 
+def map_scaling(table):
+    from inference.optimize import fit_map_batch
+
+    sets = [simulate_experiment(jax.random.PRNGKey(300 + i))[1] for i in range(100)]
+    print("\n== MAP fits per minute of fit_map_batch (120 rows, 32 starts)")
+    for b in (1, 10, 100):
+        t0 = time.perf_counter()
+        fit_map_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fit_map_batch(sets[:b], key=jax.random.PRNGKey(1), table=table, batch_size=b)
+        run = time.perf_counter() - t0
+        print(f"batch {b:3d}: {60 * b / run:7.1f} fits/min ({run:.1f} s; compilation {first - run:.1f} s)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=24)
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--map", action="store_true")
+    parser.add_argument("--no-shared", action="store_true", help="skip part 1")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {jax.devices()}")
     table = jaxqpc.YieldTable()
-    shared_eta(args.contacts, table)
+    if not args.no_shared:
+        shared_eta(args.contacts, table)
     if args.scaling:
         scaling(table)
+    if args.map:
+        map_scaling(table)
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ def run_fit(args):
 def run_fit_batch(args):
     """``jaxqpc fit-batch``: every CSV, the default posterior in batches, one directory per contact,
     results.csv and fleet.png (arguments as parsed by :func:`build_parser`)."""
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.transmission != "constant" and args.heat_input != "landauer":
         raise UsageError("--transmission only applies with --heat-input landauer")
@@ -548,8 +548,9 @@ def _add_fit_batch_parser(commands):
     batch.add_argument("--resume", action="store_true",
                        help="skip the contacts whose DIR/<stem>/summary.json exists (a finished fit); "
                        "implies writing into a non-empty DIR")
-    batch.add_argument("--batch-size", type=int, default=64, metavar="N",
-                       help="contacts whose physics is evaluated together (default 64)")
+    batch.add_argument("--batch-size", type=int, metavar="N",
+                       help="contacts whose physics is evaluated together (default: 1 on a CPU, 64 on an "
+                       "accelerator)")
     batch.add_argument("--seed", type=int, default=0, help="random seed (draws)")
     batch.set_defaults(run=run_fit_batch)
 

@@ -44,7 +44,7 @@ class ContactFit(NamedTuple):
 
 
 def fit_fleet(datasets, *, key, table, heat_input="drain", transmission="constant", compare=True,
-              n_draws=4000, batch_size=64, devices=None, progress=False, on_model=None):
+              n_draws=4000, batch_size=None, devices=None, progress=False, on_model=None):
     """The default posterior of every dataset (and, with ``compare``, its model comparisons).
 
     Args:

@@ -7,8 +7,7 @@ whole fleet; for each contact c its geometry θ_c = (Lc, R0, h) with the priors 
 
 Method (no sampler; the structure of the model does the work). The quadrature of each contact
 (:mod:`inference.quadrature`) integrates η analytically per cell of a grid over θ_c. Run once more
-over that contact's fine grid with η on a grid of :data:`ETA_NODES` midpoints of (0, 1], the same
-cells give its likelihood of η,
+over that contact's fine grid with η on a grid of nodes, the same cells give its likelihood of η,
 
     L_c(η) = p(k_c | η) = Σ_cells mass_cell · e^{ℓ_cell(η)} / ∫ e^{ℓ_cell(η')} dη',
 
@@ -16,12 +15,14 @@ cells give its likelihood of η,
 
     p(η | all data) ∝ Π_c L_c(η),    Z_shared = ∫ Π_c L_c(η) dη,
 
-both on the η grid, and the ln Bayes factor of one shared η against independent ones is
-ln Z_shared − Σ_c ln Z_c. Each contact's geometry under the shared η is the mixture over η of
-its conditional p(θ_c | η, k_c) (the same cells reweighted by e^{ℓ_cell(η)}/L_c(η)), on
-:data:`ETA_BINS` bins of equal posterior mass of η: each bin's cell weights are those at its
-median η. Joint draws take η from its posterior and, for every contact, θ_c from the cells of
-η's bin, so one draw index is one draw of the whole fleet.
+both on the η grid (:data:`COARSE_ETA_NODES` midpoints of (0, 1] locate the support of the
+product, within :data:`SUPPORT_NATS` of its maximum; :data:`ETA_NODES` midpoints on that support
+integrate it; outside it the product is below e^{−40} of its maximum), and the ln Bayes factor
+of one shared η against independent ones is ln Z_shared − Σ_c ln Z_c. Each contact's geometry
+under the shared η is the mixture over η of its conditional p(θ_c | η, k_c) (the same cells
+reweighted by e^{ℓ_cell(η)}/L_c(η)), on :data:`ETA_BINS` bins of equal posterior mass of η:
+each bin's cell weights are those at its median η. Joint draws take η from its posterior and, for
+every contact, θ_c from the cells of η's bin, so one draw index is one draw of the whole fleet.
 
 Accuracy: the η quantiles from every other node of the grid are compared with those from all of
 them (``eta_quantile_shift``, in probability); a warning names any contact whose own quadrature
@@ -40,11 +41,15 @@ from jax.scipy.special import logsumexp
 from . import quadrature as quad
 from .params import PARAM_NAMES
 
-__all__ = ["SharedEtaPosterior", "fit_shared_eta", "ETA_NODES", "ETA_BINS"]
+__all__ = ["SharedEtaPosterior", "fit_shared_eta", "COARSE_ETA_NODES", "ETA_NODES", "ETA_BINS"]
 
-ETA_NODES = 1024
-"""Midpoints of the η grid on (0, 1] (spacing ~1e-3: ≥ 10 nodes per standard deviation of η down to
-σ_η ≈ 0.01, i.e. fleets of up to ~100 contacts like the example)."""
+COARSE_ETA_NODES = 64
+"""Midpoints of the coarse η grid on (0, 1] that locates the support of Π_c L_c(η)."""
+SUPPORT_NATS = 40.0
+"""The support: the coarse nodes within this many nats of the largest, widened by one coarse step."""
+ETA_NODES = 128
+"""Midpoints of the fine η grid on that support (spacing ≤ 1/128; ~ 1/1000 for a fleet like the
+example's of 24 contacts)."""
 ETA_BINS = 16
 """Bins of equal posterior mass of η on which the contacts' geometry is reweighted."""
 _POINT_BLOCK = 64
@@ -108,10 +113,9 @@ def _chunks(points):
         yield i, points[i:i + quad.CHUNK]
 
 
-def _profile_program(data, a_min, h, eta):
-    """Pass 1 of one contact (a generator for :func:`inference.quadrature._run`): its grid and
-    ln L_c(η) on the nodes ``eta``."""
-    grid = yield from quad._posterior_grid(a_min, h)
+def _profile_program(data, grid, eta):
+    """ln L_c(η) of one contact on the nodes ``eta`` from its fine grid (a generator for
+    :func:`inference.quadrature._run`; the signals are recomputed chunk by chunk, never stored)."""
     fine = grid["fine"]
     points, log_mass = _fine_points(fine), np.asarray(fine["log_mass"]).reshape(-1)
     dark, counts = data.rows.bin_time * data.rows.dark_rate_per_row * data.mask, data.rows.counts
@@ -120,13 +124,12 @@ def _profile_program(data, a_min, h, eta):
         _, s = yield chunk, True
         part = _profile_chunk(jnp.asarray(s), jnp.asarray(log_mass[i:i + len(chunk)]), dark, counts, eta)
         total = np.logaddexp(total, np.asarray(part))
-    return grid, total
+    return total
 
 
-def _reweight_program(data, grid, eta_bins, log_like_bins):
-    """Pass 2 of one contact: its fine cells' log weights under each η bin (cells, bins),
-    normalised per bin (p(cell | η_b, k_c))."""
-    fine = grid["fine"]
+def _reweight_program(data, fine, eta_bins, log_like_bins):
+    """One contact's fine cells' log weights under each η bin (cells, bins), normalised per bin
+    (p(cell | η_b, k_c)); a generator like :func:`_profile_program`."""
     points, log_mass = _fine_points(fine), np.asarray(fine["log_mass"]).reshape(-1)
     dark, counts = data.rows.bin_time * data.rows.dark_rate_per_row * data.mask, data.rows.counts
     out = np.empty((points.shape[0], eta_bins.shape[0]))
@@ -145,7 +148,7 @@ def _quantiles_on_nodes(grid, w, probs):
     return np.interp(probs, cdf, edges)
 
 
-def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, devices=None):
+def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, batch_size=None, devices=None):
     """Posterior of a fleet whose contacts share one η (module docstring), and its evidence.
 
     Args:
@@ -154,7 +157,8 @@ def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, devices=N
         table: a :class:`jaxqpc.YieldTable` (default: built here).
         h: None (each contact's h free) or a fixed value for all.
         n_draws: joint draws of the fleet (a multiple of :data:`ETA_BINS` is used: rounded up).
-        devices: as :func:`inference.quadrature.fit_quadrature_batch` (all in one batch).
+        batch_size, devices: as :func:`inference.quadrature.fit_quadrature_batch` (each pass over
+            the contacts runs in lockstep batches).
     Returns:
         :class:`SharedEtaPosterior`.
     """
@@ -171,36 +175,47 @@ def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, devices=N
     n_rows = quad._row_bucket(max(quad.merge_rows(d)[0].n_rows for d in datasets))
     n_det = max(len(d.dark_rate) for d in datasets)
     prepared = [quad._prepare(d, h, n_rows, n_det) for d in datasets]
-    stack = jax.tree.map(lambda *x: jnp.stack(x), *[p[0] for p in prepared])
-    devices = jax.devices() if devices is None else list(devices)
-    pad = (-len(datasets)) % len(devices)
-    if pad:
-        stack = jax.tree.map(lambda x: jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]), stack)
-    eta = (np.arange(ETA_NODES) + 0.5) / ETA_NODES
-    eta_j = jnp.asarray(eta)
-    first = quad._run([_profile_program(d, a_min, h, eta_j) for d, a_min, _ in prepared], stack, table, devices)
-    grids = [g for g, _ in first]
+    rows = [p[0] for p in prepared]
+    batch_size = quad._check_batch_size(batch_size)
+
+    def run(programs):
+        return quad._run_batches(programs, rows, table, devices, batch_size)
+
+    grids = run([quad._posterior_grid(a_min, h) for _, a_min, _ in prepared])
     offsets = np.array([offset for _, _, offset in prepared])
-    log_like = np.stack([profile for _, profile in first]) + offsets[:, None]      # (C, E)
+
+    def log_likelihoods(eta):  # (C, E): ln L_c(η) on the nodes, the merges' offsets included
+        runs = run([_profile_program(d, g, jnp.asarray(eta)) for d, g in zip(rows, grids)])
+        return np.stack(runs) + offsets[:, None]
+
+    # where Π_c L_c(η) lives: a coarse pass over (0, 1], then the fine nodes on that support
+    coarse = (np.arange(COARSE_ETA_NODES) + 0.5) / COARSE_ETA_NODES
+    log_coarse = np.sum(log_likelihoods(coarse), axis=0)
+    inside = coarse[log_coarse >= np.max(log_coarse) - SUPPORT_NATS]
+    lo = max(0.0, inside[0] - 1.0 / COARSE_ETA_NODES)
+    hi = min(1.0, inside[-1] + 1.0 / COARSE_ETA_NODES)
+    step = (hi - lo) / ETA_NODES
+    eta = lo + step * (np.arange(ETA_NODES) + 0.5)
+    log_like = log_likelihoods(eta)                                                 # (C, E)
     log_post = np.sum(log_like, axis=0)
-    log_z = float(logsumexp(log_post) - np.log(ETA_NODES))
+    log_z = float(logsumexp(log_post) + np.log(step))
     w = np.exp(log_post - np.max(log_post))
     probs = np.asarray(quad.QUANTILES)
     eta_q = _quantiles_on_nodes(eta, w, probs)
-    half = _quantiles_on_nodes(eta[1::2], w[0::2] + w[1::2], probs)
+    half = _quantiles_on_nodes(0.5 * (eta[0::2] + eta[1::2]), w[0::2] + w[1::2], probs)  # cells of 2 steps
     shift = float(np.max(np.abs(np.interp(half, eta, np.cumsum(w) / np.sum(w)) - probs)))
 
     # η bins of equal posterior mass, each represented by its median
     cdf = np.cumsum(w) / np.sum(w)
     bin_medians = np.interp((np.arange(ETA_BINS) + 0.5) / ETA_BINS, cdf, eta)
     like_bins = np.stack([np.interp(bin_medians, eta, row) for row in log_like - offsets[:, None]])
-    second = quad._run([_reweight_program(d, g, jnp.asarray(bin_medians), like_bins[c])
-                        for c, ((d, _, _), g) in enumerate(zip(prepared, grids))], stack, table, devices)
+    second = run([_reweight_program(d, g["fine"], jnp.asarray(bin_medians), like_bins[c])
+                  for c, (d, g) in enumerate(zip(rows, grids))])
 
     per_bin = -(-int(n_draws) // ETA_BINS)
     k_eta, k_cells = jax.random.split(key)
     u = (np.arange(ETA_BINS)[:, None] + np.asarray(jax.random.uniform(k_eta, (ETA_BINS, per_bin)))) / ETA_BINS
-    eta_draws = np.interp(u.reshape(-1), np.concatenate([[0.0], cdf]), np.concatenate([[0.0], eta + 0.5 / ETA_NODES]))
+    eta_draws = np.interp(u.reshape(-1), np.concatenate([[0.0], cdf]), np.concatenate([[lo], eta + 0.5 * step]))
     contacts, warnings = [], []
     for c, (grid, log_w) in enumerate(zip(grids, second)):
         fine = grid["fine"]
@@ -233,7 +248,7 @@ def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, devices=N
         warnings.append(f"shared eta: quantiles from half the eta nodes differ by {shift:.3f} in probability")
     independent = float(np.sum([c.log_evidence for c in contacts]))
     return SharedEtaPosterior(
-        eta_grid=eta, eta_density=w / (np.sum(w) / ETA_NODES), eta_quantiles=tuple(float(x) for x in eta_q),
+        eta_grid=eta, eta_density=w / (np.sum(w) * step), eta_quantiles=tuple(float(x) for x in eta_q),
         eta_draws=eta_draws, contacts=contacts, log_evidence=log_z, log_evidence_independent=independent,
         ln_bayes_factor=log_z - independent, eta_quantile_shift=shift, warnings=tuple(warnings),
         wall_s=time.perf_counter() - t0)

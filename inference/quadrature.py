@@ -76,6 +76,7 @@ __all__ = [
     "QuadraturePosterior",
     "fit_quadrature",
     "fit_quadrature_batch",
+    "default_batch_size",
     "log_marginal_eta",
     "merge_rows",
     "as_posterior",
@@ -783,7 +784,7 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
     return _fit_many([dataset], [key], table, h, n_draws)[0]
 
 
-def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, batch_size=64, devices=None,
+def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, batch_size=None, devices=None,
                          progress=False):
     """:func:`fit_quadrature` of many datasets, their physics evaluated together.
 
@@ -800,7 +801,9 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
     Args:
         datasets: a sequence of :class:`~inference.dataset.Dataset`.
         key, table, h, n_draws: as :func:`fit_quadrature` (one model for all).
-        batch_size: datasets per lockstep batch (memory: ~ batch_size × 512 × rows floats).
+        batch_size: datasets per lockstep batch (memory: ~ batch_size × 512 × rows floats); default
+            :func:`default_batch_size` (1 on a CPU, where a batch saves nothing and idle slots
+            cost, 64 on an accelerator).
         devices: the devices to shard over (default ``jax.devices()``).
         progress: a progress bar over datasets (tqdm, on stderr).
     Returns:
@@ -809,8 +812,7 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
     Docs: docs/batch-gpu.md.
     """
     datasets = list(datasets)
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
+    batch_size = _check_batch_size(batch_size)
     keys = jax.random.split(key, len(datasets))
     # batches of datasets with the same row bucket (and detectors): padding costs little
     shape = [(_row_bucket(merge_rows(d)[0].n_rows), len(d.dark_rate)) for d in datasets]
@@ -829,6 +831,37 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
         bar.update(len(part))
         start = stop
     bar.close()
+    return out
+
+
+def default_batch_size():
+    """Datasets per lockstep batch when none is given: 1 on a CPU backend, 64 otherwise.
+
+    In lockstep every round evaluates a point set for every dataset of the batch, also for those
+    that wait (stand-in points), so a batch costs its slowest member times its size: on a CPU,
+    where the physics is compute-bound anyway, one dataset at a time is fastest; an accelerator
+    needs the parallel work."""
+    return 1 if jax.default_backend() == "cpu" else 64
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return default_batch_size()
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
+    return int(batch_size)
+
+
+def _run_batches(programs, rows, table, devices, batch_size):
+    """:func:`_run` of ``programs[i]`` on ``rows[i]`` (:class:`_Rows` of one shape) in consecutive
+    lockstep batches of ``batch_size``, each padded to a multiple of the number of devices."""
+    devices = jax.devices() if devices is None else list(devices)
+    out = []
+    for start in range(0, len(programs), batch_size):
+        part = rows[start:start + batch_size]
+        part = part + [part[0]] * ((-len(part)) % len(devices))
+        stack = jax.tree.map(lambda *x: jnp.stack(x), *part)
+        out += _run(programs[start:start + batch_size], stack, table, devices)
     return out
 
 
@@ -857,13 +890,9 @@ def _fit_many(datasets, keys, table, h, n_draws, devices=None):
     n_rows = _row_bucket(max(merged_rows))
     n_det = max(len(d.dark_rate) for d in datasets)
     prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
-    devices = jax.devices() if devices is None else list(devices)
-    n_batch = len(datasets) + (-len(datasets)) % len(devices)
-    stack = [p[0] for p in prepared] + [prepared[0][0]] * (n_batch - len(datasets))
-    data = jax.tree.map(lambda *x: jnp.stack(x), *stack)
     programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0)
                 for k, (d, a_min, offset) in zip(keys, prepared)]
-    return _run(programs, data, table, devices)
+    return _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
 
 
 def _placement(devices):

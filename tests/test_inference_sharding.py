@@ -37,7 +37,7 @@ assert len(quad._placement(devices)(jnp.zeros((4, 3))).sharding.device_set) == 4
 table = jaxqpc.YieldTable()
 # three datasets of one shape: one batch, padded to four (one per device)
 sets = [load_example()] * 3
-kw = dict(key=jax.random.PRNGKey(0), table=table, h=0.0, n_draws=200)
+kw = dict(key=jax.random.PRNGKey(0), table=table, h=0.0, n_draws=200, batch_size=3)
 sharded = quad.fit_quadrature_batch(sets, **kw)
 single = quad.fit_quadrature_batch(sets, devices=devices[:1], **kw)
 for a, b in zip(sharded, single):

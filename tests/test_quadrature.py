@@ -219,7 +219,7 @@ def test_a_ragged_batch_equals_the_single_fits(table):
     each the result of its own fit with the same key."""
     sets = [_dataset(table, n=6, seed=1), _dataset(table, n=10, seed=2), _dataset(table, n=5, seed=3)]
     key = jax.random.PRNGKey(5)
-    batch = quad.fit_quadrature_batch(sets, key=key, table=table, h=0.0, n_draws=300)
+    batch = quad.fit_quadrature_batch(sets, key=key, table=table, h=0.0, n_draws=300, batch_size=4)
     for ds, k, b in zip(sets, jax.random.split(key, len(sets)), batch):
         single = quad.fit_quadrature(ds, key=k, table=table, h=0.0, n_draws=300)
         assert b.log_evidence == pytest.approx(single.log_evidence, rel=1e-12)
@@ -279,14 +279,15 @@ def test_data_outside_the_domain_are_refused(table):
 # a shared η (inference.hierarchical)
 # ---------------------------------------------------------------------------
 def test_shared_eta_of_one_contact_is_its_own_fit(table):
-    """One contact: ∫ L(η) dη on the η grid is its own evidence, the geometry its own marginals."""
+    """One contact: ∫ L(η) dη on the η grid is its own evidence (to 1e-3), the geometry its own
+    marginals."""
     from inference.hierarchical import fit_shared_eta
 
     ds = _dataset(table)
     own = quad.fit_quadrature(ds, key=jax.random.PRNGKey(0), table=table, h=0.0, n_draws=4000)
     shared = fit_shared_eta([ds], key=jax.random.PRNGKey(1), table=table, h=0.0, n_draws=1600)
-    assert shared.log_evidence == pytest.approx(own.log_evidence, abs=1e-4)
-    assert shared.ln_bayes_factor == pytest.approx(0.0, abs=1e-4) and not shared.warnings
+    assert shared.log_evidence == pytest.approx(own.log_evidence, abs=1e-3)  # 128 η nodes, midpoint rule
+    assert shared.ln_bayes_factor == pytest.approx(0.0, abs=1e-3) and not shared.warnings
     # quantiles located among the own fit's 4000 draws (Monte Carlo: ≤ 0.008 at 97.5 %, 3 σ; the η
     # mixture of ETA_BINS conditionals adds its own error), in probability
     for name, q in [("eta", shared.eta_quantiles)] + [(k, shared.contacts[0].quantiles[k]) for k in ("Lc", "R0")]:
