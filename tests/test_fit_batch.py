@@ -2,7 +2,7 @@
 
 Three short simulated contacts of one shape (two with their own metadata file, one taking it from
 the flags) and a file with a bad cell; ``--no-compare`` keeps it short (the model comparison is the
-same code as ``jaxqpc fit``'s, tests/test_fit_cli.py; ragged batches: tests/test_quadrature.py).
+same code as ``jaxqpc fit``'s, tests/test_fit_cli.py; ragged batches: tests/test_quadrature_fleet.py).
 """
 
 import csv
