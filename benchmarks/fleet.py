@@ -93,32 +93,32 @@ def shared_eta(n_contacts, table):
           f"{sum(bool(a.warnings) for a in alone)}")
 
 
-def scaling(table):
-    sets = [simulate_experiment(jax.random.PRNGKey(200 + i))[1] for i in range(16)]
-    print("\n== datasets per minute of fit_quadrature_batch (120 rows, h free)")
-    for b in (1, 4, 16):
+def throughput(fit, sets, sizes, label, unit):
+    """Per batch size: ``fit(datasets, key, batch_size)`` on the first ``size`` datasets, twice
+    (the first call compiles); prints the second call's rate and the compilation time."""
+    print(f"\n== {label}")
+    for b in sizes:
         t0 = time.perf_counter()
-        fit_quadrature_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
+        fit(sets[:b], jax.random.PRNGKey(0), b)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
-        fit_quadrature_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
+        fit(sets[:b], jax.random.PRNGKey(1), b)
         run = time.perf_counter() - t0
-        print(f"batch {b:3d}: {60 * b / run:6.1f} datasets/min ({run:.1f} s; compilation {first - run:.1f} s)")
+        print(f"batch {b:3d}: {60 * b / run:7.1f} {unit}/min ({run:.1f} s; compilation {first - run:.1f} s)")
+
+
+def scaling(table):
+    sets = [simulate_experiment(jax.random.PRNGKey(200 + i))[1] for i in range(16)]
+    throughput(lambda d, k, b: fit_quadrature_batch(d, key=k, table=table, batch_size=b), sets, (1, 4, 16),
+               "datasets per minute of fit_quadrature_batch (120 rows, h free)", "datasets")
 
 
 def map_scaling(table):
     from inference.optimize import fit_map_batch
 
     sets = [simulate_experiment(jax.random.PRNGKey(300 + i))[1] for i in range(100)]
-    print("\n== MAP fits per minute of fit_map_batch (120 rows, 32 starts)")
-    for b in (1, 10, 100):
-        t0 = time.perf_counter()
-        fit_map_batch(sets[:b], key=jax.random.PRNGKey(0), table=table, batch_size=b)
-        first = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        fit_map_batch(sets[:b], key=jax.random.PRNGKey(1), table=table, batch_size=b)
-        run = time.perf_counter() - t0
-        print(f"batch {b:3d}: {60 * b / run:7.1f} fits/min ({run:.1f} s; compilation {first - run:.1f} s)")
+    throughput(lambda d, k, b: fit_map_batch(d, key=k, table=table, batch_size=b), sets, (1, 10, 100),
+               "MAP fits per minute of fit_map_batch (120 rows, 32 starts)", "fits")
 
 
 def main():
