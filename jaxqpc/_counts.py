@@ -42,7 +42,7 @@ from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, PLANCK_J_S
 from ._heating import _peak_domain, _peak_temperature
 from ._landauer import transport
 from ._materials import GOLD
-from ._transmission import SaddlePointQPC, TabulatedTransmission
+from ._transmission import SaddlePointQPC
 from ._validate import (
     arrays,
     check_at_most,
@@ -261,7 +261,8 @@ def drain_heat_fraction(conductance, contact_voltage, *, transmission="constant"
         contact_voltage: V_c (V, > 0), broadcast with ``conductance``.
         transmission:
             ``"constant"``: T(ε) = N at every energy; P_R/P = 1/2 exactly
-            (particle–hole symmetry).
+            (particle–hole symmetry: returned as such; the Landauer integrals
+            give it to 1e-9, tests/test_counts.py).
             ``"saddle"``: a saddle-point constriction with ħω_x = ħω_y =
             :data:`SADDLE_SPACING_EV` eV whose thresholds are placed so that
             T(ε_F) = N (N thresholds below ε_F); T rises across the window, so
@@ -295,11 +296,11 @@ def drain_heat_fraction(conductance, contact_voltage, *, transmission="constant"
                             lambda bad: f"`contact_voltage`: the bias window leaves the 'saddle' "
                                         f"contact's energy grid, got {np.max(bad):g} V")
         n, v = substitute(ok, (n, 1.0), (v, 0.1))
+    if kind == "constant":  # exactly 1/2 at any N, V_c and T (docs/fitting.md, Heat input): no integral
+        return nan_outside(ok, jnp.full(n.shape, 0.5))
 
     def one(n_i, v_i):
-        if kind == "constant":
-            model = TabulatedTransmission(np.array([0.0, _SADDLE_MAX_ENERGY_EV]), jnp.stack([n_i, n_i]))
-        elif kind == "saddle":  # E_k = v0 + ħω_y(k − ½), v0 = ε_F − N ħω_y: T(ε_F) = N
+        if kind == "saddle":  # E_k = v0 + ħω_y(k − ½), v0 = ε_F − N ħω_y: T(ε_F) = N
             model = SaddlePointQPC(omega_x=SADDLE_SPACING_EV, omega_y=SADDLE_SPACING_EV,
                                    v0=ef - SADDLE_SPACING_EV * n_i, n_channels=_SADDLE_CHANNELS,
                                    max_energy=_SADDLE_MAX_ENERGY_EV, grid_step=0.5 * SADDLE_SPACING_EV)

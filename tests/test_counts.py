@@ -338,15 +338,20 @@ def _saddle_fraction_quad(n, v, kT=8.617333262e-5 * T_LATTICE):  # k_B in eV/K (
 
 
 def test_drain_heat_fraction_saddle_against_quad():
-    """The per-point Landauer share of the 'saddle' contact equals a scipy evaluation (1e-8), and
-    the contact's T(e_F) is N (thresholds placed for it); 'constant' gives 1/2 (1e-12)."""
+    """The per-point Landauer share of the 'saddle' contact equals a scipy evaluation (1e-8);
+    'constant' gives 1/2, as the Landauer integrals of a flat transmission do (1e-9)."""
     n, v = np.array([1.0, 3.5, 8.0]), np.array([0.68, 0.5, 0.3])
     got = np.asarray(jaxqpc.drain_heat_fraction(n, v, transmission="saddle"))
     want = np.array([_saddle_fraction_quad(*nv) for nv in zip(n, v)])
     np.testing.assert_allclose(got, want, atol=1e-8)
     assert np.all(got > 0.5) and np.all(np.diff(got) < 0)  # a steeper rise for fewer channels
-    flat = np.asarray(jaxqpc.drain_heat_fraction(n, v))
-    np.testing.assert_allclose(flat, 0.5, atol=1e-12)
+    # 'constant' returns 1/2 without integrating: the Landauer integrals of a flat T(ε) = N agree
+    energies = np.array([0.0, 8.0])
+    for n_i, v_i in zip(n, v):
+        model = jaxqpc.TabulatedTransmission(energies, np.array([n_i, n_i]))
+        integral = float(jaxqpc.downstream_fraction(model, mu=jaxqpc.GOLD.fermi_energy_eV, bias_V=v_i,
+                                                    temperature_K=T_LATTICE, energy_unit_eV=1.0))
+        assert float(jaxqpc.drain_heat_fraction(n_i, v_i)) == 0.5 == pytest.approx(integral, abs=1e-9)
 
 
 def test_drain_heat_fraction_domain_and_gradient():
