@@ -225,12 +225,10 @@ def _check_options(sampler, h_model, num_warmup, num_samples, n, model, concentr
 
 def _shard(tree, n_batch):
     """Shard the leading (dataset) axis over the devices when there are several and it divides."""
+    from .quadrature import _placement  # the one sharding rule of the package's batches
+
     devices = jax.devices()
-    if len(devices) < 2 or n_batch % len(devices):
-        return tree
-    mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
-    return jax.device_put(tree, sharding)
+    return tree if n_batch % len(devices) else _placement(devices)(tree)
 
 
 DEFAULT_LENGTHS = {"aies": (2000, 30000), "ess": (1000, 2000), "nuts": (1000, 1000)}
