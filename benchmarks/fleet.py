@@ -10,17 +10,19 @@ prints per contact the 95 % interval widths of ln Lc and ln R0 both ways and whe
 the truths, the shared η's quantiles, the ln Bayes factor of one η against independent ones, and
 the accuracy checks.
 
-Part 2 (``--scaling``): datasets per minute of ``fit_quadrature_batch`` for batch sizes 1, 4 and
-16 (datasets of 120 rows, h free), compilation reported separately (first call minus a second
-identical call).
+Part 2 (``--scaling``): datasets per minute of ``fit_quadrature_batch`` for batch sizes
+``--sizes`` (default 1, 4 and 16; datasets of 120 rows, h free), compilation reported separately
+(first call minus a second identical call).
 
 Part 3 (``--map``): MAP fits per minute of ``inference.optimize.fit_map_batch`` (32 starts, the
-defaults) for batch sizes 1, 10 and 100 datasets of 120 rows (two detectors, like the example),
-compilation reported separately.
+defaults) for batch sizes ``--map-sizes`` (default 1, 10 and 100) datasets of 120 rows (two
+detectors, like the example), compilation reported separately. Both parts simulate 16 datasets
+and repeat them to fill larger batches.
 
 Usage (from the repository root; not part of the test suite)::
 
     PYTHONPATH=. python benchmarks/fleet.py [--contacts N] [--scaling] [--map] [--no-shared]
+        [--sizes B ...] [--map-sizes B ...]
 """
 
 import argparse
@@ -107,18 +109,23 @@ def throughput(fit, sets, sizes, label, unit):
         print(f"batch {b:3d}: {60 * b / run:7.1f} {unit}/min ({run:.1f} s; compilation {first - run:.1f} s)")
 
 
-def scaling(table):
-    sets = [simulate_experiment(jax.random.PRNGKey(200 + i))[1] for i in range(16)]
-    throughput(lambda d, k, b: fit_quadrature_batch(d, key=k, table=table, batch_size=b), sets, (1, 4, 16),
+def simulated(n, seed, distinct=16):
+    """``n`` example-like datasets: ``distinct`` simulations repeated (throughput needs no more)."""
+    sets = [simulate_experiment(jax.random.PRNGKey(seed + i))[1] for i in range(min(n, distinct))]
+    return [sets[i % len(sets)] for i in range(n)]
+
+
+def scaling(table, sizes):
+    throughput(lambda d, k, b: fit_quadrature_batch(d, key=k, table=table, batch_size=b),
+               simulated(max(sizes), 200), sizes,
                "datasets per minute of fit_quadrature_batch (120 rows, h free)", "datasets")
 
 
-def map_scaling(table):
+def map_scaling(table, sizes):
     from inference.optimize import fit_map_batch
 
-    sets = [simulate_experiment(jax.random.PRNGKey(300 + i))[1] for i in range(100)]
-    throughput(lambda d, k, b: fit_map_batch(d, key=k, table=table, batch_size=b), sets, (1, 10, 100),
-               "MAP fits per minute of fit_map_batch (120 rows, 32 starts)", "fits")
+    throughput(lambda d, k, b: fit_map_batch(d, key=k, table=table, batch_size=b), simulated(max(sizes), 300),
+               sizes, "MAP fits per minute of fit_map_batch (120 rows, 32 starts)", "fits")
 
 
 def main():
@@ -127,15 +134,19 @@ def main():
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--map", action="store_true")
     parser.add_argument("--no-shared", action="store_true", help="skip part 1")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16],
+                        help="batch sizes of part 2 (default 1 4 16)")
+    parser.add_argument("--map-sizes", type=int, nargs="+", default=[1, 10, 100],
+                        help="batch sizes of part 3 (default 1 10 100)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {jax.devices()}")
     table = jaxqpc.YieldTable()
     if not args.no_shared:
         shared_eta(args.contacts, table)
     if args.scaling:
-        scaling(table)
+        scaling(table, args.sizes)
     if args.map:
-        map_scaling(table)
+        map_scaling(table, args.map_sizes)
 
 
 if __name__ == "__main__":
