@@ -7,6 +7,7 @@ Subcommands::
                [--heat-input drain|landauer [--transmission constant|saddle]] --out DIR [--force]
     jaxqpc fit --example --out DIR          the bundled simulated dataset
     jaxqpc fit-batch PATH_OR_GLOB [--metadata FILE] [metadata flags] --out DIR [--force] [--resume]
+                     [--hierarchical] [--distributed [--coordinator HOST:PORT --num-processes N --process-id I]]
                                             every CSV: results.csv, fleet.png, one directory per contact
     jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
@@ -209,8 +210,13 @@ def run_fit_batch(args):
         raise UsageError(f"--metadata {args.metadata!r}: no such file")
     if args.hierarchical and args.resume:
         raise UsageError("--resume cannot be combined with --hierarchical: the shared eta depends on every contact")
-    out = prepare_out(args.out, args.force or args.resume)
-    say = functools.partial(_progress, command="fit-batch")
+    distributed = args.distributed or any(
+        v is not None for v in (args.coordinator, args.num_processes, args.process_id))
+    if args.hierarchical and distributed:
+        raise UsageError("--hierarchical runs in one process: the shared eta couples every contact")
+    out = prepare_out(args.out, args.force or args.resume)  # every process checks before any writes
+    index, count = _join_processes(args) if distributed else (0, 1)
+    say = functools.partial(_progress, command="fit-batch" if count == 1 else f"fit-batch [{index}/{count}]")
     t_total = time.perf_counter()
     import jax
 
@@ -221,10 +227,13 @@ def run_fit_batch(args):
     from .fleet import ContactFit, contact_report, fit_fleet, plot_fleet, results_row, write_results
 
     done = {n for n in names if args.resume and os.path.isfile(os.path.join(out, n, "summary.json"))}
-    say(f"{len(files)} file(s); {len(done)} already fitted (--resume)" if done else f"{len(files)} file(s)")
+    mine = set(names[index::count])
+    say(f"{len(files)} file(s), {len(mine)} for this process" if count > 1 else f"{len(files)} file(s)")
+    if done:
+        say(f"{len(done)} already fitted (--resume)")
     datasets, errors = {}, {}
     for name, path in zip(names, files):
-        if name in done:
+        if name in done or name not in mine:
             continue
         try:
             datasets[name] = _batch_load(path, args)
@@ -272,6 +281,19 @@ def run_fit_batch(args):
             report.write_fit(os.path.join(out, name), summary, dataset, draws, predicted, replicated, idata=idata,
                              title=f"{name}: posterior band of the expected counts (quadrature)",
                              source="quadrature posterior draws")
+    if count > 1:
+        from jax.experimental import multihost_utils
+
+        say(f"{len(todo)} contact(s) written; waiting for the other processes")
+        multihost_utils.sync_global_devices("jaxqpc fit-batch: every contact written")
+        if index != 0:
+            return 0
+        for name, path in zip(names, files):  # the other processes' skipped files: the same message
+            if name not in mine and not os.path.isfile(os.path.join(out, name, "summary.json")):
+                try:
+                    _batch_load(path, args)
+                except (ValueError, FileNotFoundError) as err:
+                    errors[name] = str(err)
     os.makedirs(out, exist_ok=True)
     rows = []
     for name in names:
@@ -320,6 +342,20 @@ def _batch_files(pattern):
     if not files:
         raise UsageError(f"no CSV files match {pattern!r}")
     return sorted(os.path.abspath(f) for f in files)
+
+
+def _join_processes(args):
+    """``jax.distributed.initialize`` for ``fit-batch --distributed``: (this process's index, count)."""
+    import jax
+
+    # the barrier at the end is a collective; on CPU-only hosts it needs Gloo (no effect on GPUs)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        jax.distributed.initialize(coordinator_address=args.coordinator, num_processes=args.num_processes,
+                                   process_id=args.process_id)
+    except (ValueError, RuntimeError) as err:
+        raise UsageError(f"--distributed: jax.distributed.initialize failed: {err}") from None
+    return jax.process_index(), jax.process_count()
 
 
 def _batch_load(path, args):
@@ -552,6 +588,16 @@ def _add_fit_batch_parser(commands):
                        help="contacts whose physics is evaluated together (default: 1 on a CPU, 64 on an "
                        "accelerator)")
     batch.add_argument("--seed", type=int, default=0, help="random seed (draws)")
+    hosts = batch.add_argument_group(
+        "several processes (hosts)", "With --distributed, every process of a job runs the same command: "
+        "jax.distributed.initialize() connects them (arguments detected on SLURM, Open MPI and Kubernetes, "
+        "or given below), process i of n fits the contacts i, i+n, i+2n, ... on its own devices into the "
+        "shared DIR, and process 0 writes results.csv and fleet.png once all are done.")
+    hosts.add_argument("--distributed", action="store_true", help="one process of a multi-process job")
+    hosts.add_argument("--coordinator", metavar="HOST:PORT",
+                       help="address of process 0's coordination service (implies --distributed)")
+    hosts.add_argument("--num-processes", type=int, metavar="N", help="processes in the job (implies --distributed)")
+    hosts.add_argument("--process-id", type=int, metavar="I", help="this process, 0..N-1 (implies --distributed)")
     batch.set_defaults(run=run_fit_batch)
 
 

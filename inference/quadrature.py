@@ -338,7 +338,7 @@ def _run(programs, data, table, devices=None):
 
     for i in range(len(programs)):
         advance(i, None)
-    place = _placement([jax.devices()[0]] if devices is None else devices)
+    place = _placement([jax.local_devices()[0]] if devices is None else devices)
     data = place(data)
     while waiting:
         for want_signal in (False, True):
@@ -794,7 +794,7 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
     result. Datasets of the same bucket and number of detectors are batched together, up to
     ``batch_size``; a batch runs in lockstep (:func:`_run`): every round of the grids
     evaluates all of their points in one compiled call, vmapped over the datasets and, with several
-    ``devices`` (default: all of JAX's), sharded along them (the batch is padded to a multiple of
+    ``devices`` (default: all of this process's), sharded along them (the batch is padded to a multiple of
     their number). Dataset i uses the key ``jax.random.split(key, len(datasets))[i]``, so its
     result does not depend on the batch it ran in.
 
@@ -804,7 +804,7 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
         batch_size: datasets per lockstep batch (memory: ~ batch_size × 512 × rows floats); default
             :func:`default_batch_size` (1 on a CPU, where a batch saves nothing and idle slots
             cost, 64 on an accelerator).
-        devices: the devices to shard over (default ``jax.devices()``).
+        devices: the devices to shard over (default ``jax.local_devices()``).
         progress: a progress bar over datasets (tqdm, on stderr).
     Returns:
         a list of :class:`QuadraturePosterior`, in the order of ``datasets``.
@@ -855,7 +855,7 @@ def _check_batch_size(batch_size):
 def _run_batches(programs, rows, table, devices, batch_size):
     """:func:`_run` of ``programs[i]`` on ``rows[i]`` (:class:`_Rows` of one shape) in consecutive
     lockstep batches of ``batch_size``, each padded to a multiple of the number of devices."""
-    devices = jax.devices() if devices is None else list(devices)
+    devices = jax.local_devices() if devices is None else list(devices)
     out = []
     for start in range(0, len(programs), batch_size):
         part = rows[start:start + batch_size]

@@ -227,7 +227,7 @@ def _shard(tree, n_batch):
     """Shard the leading (dataset) axis over the devices when there are several and it divides."""
     from .quadrature import _placement  # the one sharding rule of the package's batches
 
-    devices = jax.devices()
+    devices = jax.local_devices()
     return tree if n_batch % len(devices) else _placement(devices)(tree)
 
 
