@@ -16,7 +16,10 @@ Part 2 (``--scaling``): datasets per minute of ``fit_quadrature_batch`` for batc
 
 Part 3 (``--map``): MAP fits per minute of ``inference.optimize.fit_map_batch`` (32 starts, the
 defaults) for batch sizes ``--map-sizes`` (default 1, 10 and 100) datasets of 120 rows (two
-detectors, like the example), compilation reported separately. Both parts simulate 16 datasets
+detectors, like the example), compilation reported separately, and, as the baseline, ``--scipy``
+datasets fitted the way one would without the package: a loop of ``scipy.optimize.minimize``
+(L-BFGS-B, finite-difference gradients) from 32 prior draws each, on the NumPy/SciPy posterior
+density of ``bayes_speed.py`` (needs the ``bench`` extra). Both parts simulate 16 datasets
 and repeat them to fill larger batches.
 
 Usage (from the repository root; not part of the test suite)::
@@ -121,11 +124,38 @@ def scaling(table, sizes):
                "datasets per minute of fit_quadrature_batch (120 rows, h free)", "datasets")
 
 
-def map_scaling(table, sizes):
+def map_scaling(table, sizes, n_scipy):
     from inference.optimize import fit_map_batch
 
     throughput(lambda d, k, b: fit_map_batch(d, key=k, table=table, batch_size=b), simulated(max(sizes), 300),
                sizes, "MAP fits per minute of fit_map_batch (120 rows, 32 starts)", "fits")
+    if n_scipy:
+        scipy_maps(simulated(n_scipy, 300))
+
+
+def scipy_maps(sets, n_starts=32):
+    """The baseline: a loop of ``scipy.optimize.minimize`` (L-BFGS-B, finite-difference gradients) from
+    ``n_starts`` prior draws per dataset, on the NumPy/SciPy density of ``bayes_speed.py`` (the same
+    u-space posterior, Eq. 17 spectrum)."""
+    import scipy.optimize
+    from bayes_speed import NumpyPosterior
+
+    from inference.likelihood import sample_prior
+
+    t0 = time.perf_counter()
+    evaluations = 0
+    for i, ds in enumerate(sets):
+        log_post = NumpyPosterior(ds)
+
+        def loss(u):
+            v = float(log_post(u))
+            return -v if np.isfinite(v) else 1e300
+
+        for u0 in np.asarray(sample_prior(jax.random.PRNGKey(i), ds, n_starts)):
+            evaluations += scipy.optimize.minimize(loss, u0, method="L-BFGS-B").nfev
+    wall = time.perf_counter() - t0
+    print(f"scipy L-BFGS-B loop ({n_starts} starts, NumPy density): {60 * len(sets) / wall:7.2f} fits/min "
+          f"({wall:.1f} s for {len(sets)}; {evaluations / len(sets):.0f} density evaluations per fit)")
 
 
 def main():
@@ -138,6 +168,9 @@ def main():
                         help="batch sizes of part 2 (default 1 4 16)")
     parser.add_argument("--map-sizes", type=int, nargs="+", default=[1, 10, 100],
                         help="batch sizes of part 3 (default 1 10 100)")
+    parser.add_argument("--scipy", type=int, default=2, metavar="N",
+                        help="part 3's baseline: N datasets fitted by a scipy loop (default 2; 0: none; "
+                        "needs the bench extra)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {jax.devices()}")
     table = jaxqpc.YieldTable()
@@ -146,7 +179,7 @@ def main():
     if args.scaling:
         scaling(table, args.sizes)
     if args.map:
-        map_scaling(table, args.map_sizes)
+        map_scaling(table, args.map_sizes, args.scipy)
 
 
 if __name__ == "__main__":
