@@ -12,6 +12,7 @@ Subcommands::
     jaxqpc figures qpc --out DIR [--low-res] [--force]        Blaas-Anselmi et al. 2022, Figs. 2-5
     jaxqpc figures emission --out DIR [--low-res] [--force] [--printed-eq5]
                                             Buret et al. 2020, Figs. 3B, 5, 6 and the heat input
+    jaxqpc figures qpc-exact --out DIR [--low-res] [--force]  the exact QPC (mode matching) vs Eqs. 18-20
     jaxqpc --version
 
 The command line is the application layer: it imports ``jaxqpc`` (physics)
@@ -75,9 +76,9 @@ def prepare_out(out, force):
 
 
 def _figures(args):
-    from jaxqpc.figures import emission, qpc  # lazy: matplotlib and the figure code
+    from jaxqpc.figures import emission, qpc, qpc_exact  # lazy: matplotlib and the figure code
 
-    module = qpc if args.paper == "qpc" else emission
+    module = {"qpc": qpc, "emission": emission, "qpc-exact": qpc_exact}[args.paper]
     options = {"printed_eq5": args.printed_eq5} if args.paper == "emission" else {}
     out = prepare_out(args.out, args.force)
     os.makedirs(out, exist_ok=True)
@@ -641,7 +642,15 @@ def build_parser():
     emission.add_argument("--printed-eq5", action="store_true",
                           help="also draw (dashed) the paper's printed Eq. 5, whose first term is "
                           "twice the correct one, in Figs. 5 and 6 (B, D) and in Fig. 3B")
-    for paper in (qpc, emission):
+    exact = papers.add_parser(
+        "qpc-exact",
+        help="the exact hard-wall QPC (mode matching) against Eqs. 18-20 of Blaas-Anselmi et al.",
+        description="Write qpc_exact.png into DIR: the transmission T(E) of the hard-wall constriction "
+        "(length 2w, leads 3 x 2w wide) solved exactly by mode matching (jaxqpc.ModeMatchedQPC) and by "
+        "the paper's approximation (Eqs. 18-20, jaxqpc.AbruptQPC), and the power asymmetry P_A of both "
+        "at eV = 0.05 E1, kT = 0 (docs/qpc-exact.md).",
+    )
+    for paper in (qpc, emission, exact):
         _add_out_options(paper)
         paper.add_argument("--low-res", action="store_true",
                            help="coarse grids: a quick preview (seconds instead of minutes)")

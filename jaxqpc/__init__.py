@@ -39,6 +39,7 @@ from ._materials import GOLD as GOLD
 from ._materials import Metal as Metal
 from ._landauer import Transport as Transport
 from ._landauer import transport as transport
+from ._mode_matching import ModeMatchedQPC as ModeMatchedQPC
 from ._transmission import AbruptQPC as AbruptQPC
 from ._transmission import SaddlePointQPC as SaddlePointQPC
 from ._transmission import TabulatedTransmission as TabulatedTransmission
