@@ -20,3 +20,26 @@ _use_compilation_cache(jax)
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
+
+
+# The longest test files first: with ``--dist loadfile`` pytest-xdist hands out files in collection
+# order, so a long file collected last would run alone on one worker while the other idles.
+LONGEST_FIRST = (
+    "test_notebook_gradient_design.py",
+    "test_notebook_bayesian_fitting.py",
+    "test_fit_batch.py",
+    "test_notebook_gpu_batch_inference.py",
+    "test_gradients.py",
+    "test_inference_bayes.py",
+    "test_fit_cli.py",
+    "test_transport_accuracy.py",
+    "test_figures_emission.py",
+    "test_inference_sharding.py",
+    "test_quadrature_fleet.py",
+    "test_notebook_paper_figures.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
