@@ -24,19 +24,20 @@ if _ROOT not in sys.path:
 
 # The longest test files first: with ``--dist loadfile`` pytest-xdist hands out files in collection
 # order, so a long file collected last would run alone on one worker while the other idles.
-LONGEST_FIRST = (
-    "test_notebook_gradient_design.py",
-    "test_notebook_bayesian_fitting.py",
-    "test_fit_batch.py",
-    "test_notebook_gpu_batch_inference.py",
-    "test_gradients.py",
+LONGEST_FIRST = (  # by their time in a fresh-clone CI run, longest first
     "test_inference_bayes.py",
-    "test_fit_cli.py",
+    "test_fit_batch.py",
+    "test_notebook_bayesian_fitting.py",
+    "test_inference_fit.py",
     "test_transport_accuracy.py",
-    "test_figures_emission.py",
-    "test_inference_sharding.py",
+    "test_fit_cli.py",
     "test_quadrature_fleet.py",
-    "test_notebook_paper_figures.py",
+    "test_quadrature.py",
+    "test_transmission.py",
+    "test_gradients.py",
+    "test_heating.py",
+    "test_domain.py",
+    "test_counts.py",
 )
 
 
