@@ -117,13 +117,15 @@ def _conductance_trace(key, n_steps, levels, conductance_noise, n_excursions, ma
     value = levels - jnp.abs(0.03 + 0.04 * jax.random.normal(k_offset, (n_plateaus,)))
     g = value[plateau]
     # sub-quantum excursions: a dip of 0.3-0.7 G0 for 15-60 bins (0.15-0.6 s at 10 ms)
-    length = jax.random.randint(k_len, (n_excursions,), 15, 61)
-    start = jax.random.randint(k_start, (n_excursions,), 0, max(n_steps - 60, 1))
-    depth = jax.random.uniform(k_depth, (n_excursions,), minval=0.3, maxval=0.7)
-    inside = (t[None, :] >= start[:, None]) & (t[None, :] < (start + length)[:, None])
-    # the last excursion covering a bin wins
-    which = jnp.where(inside.any(0), n_excursions - 1 - jnp.argmax(inside[::-1], axis=0), -1)
-    g = g - jnp.where(which >= 0, depth[jnp.maximum(which, 0)], 0.0)
+    which = jnp.full(n_steps, -1)  # the excursion covering each bin, -1 for none
+    if n_excursions:
+        length = jax.random.randint(k_len, (n_excursions,), 15, 61)
+        start = jax.random.randint(k_start, (n_excursions,), 0, max(n_steps - 60, 1))
+        depth = jax.random.uniform(k_depth, (n_excursions,), minval=0.3, maxval=0.7)
+        inside = (t[None, :] >= start[:, None]) & (t[None, :] < (start + length)[:, None])
+        # the last excursion covering a bin wins
+        which = jnp.where(inside.any(0), n_excursions - 1 - jnp.argmax(inside[::-1], axis=0), -1)
+        g = g - jnp.where(which >= 0, depth[jnp.maximum(which, 0)], 0.0)
     g = g + conductance_noise * jax.random.normal(k_noise, (n_steps,))
     g = jnp.clip(g, 0.05, max_conductance)
     segment = plateau + n_plateaus * (which + 1)

@@ -110,6 +110,16 @@ def test_one_row_per_bin(sim):
     assert _np(ds.counts).sum() == _np(trace.counts).sum()
 
 
+def test_without_excursions(sim):
+    """n_excursions=0: the trace is its plateaus alone (same dwell times and noise as with dips)."""
+    trace, _ = sim
+    plain, ds = simulate_experiment(jax.random.PRNGKey(0), n_excursions=0)
+    n_plateaus = 5
+    assert np.all(_np(plain.segment) < n_plateaus) and np.any(_np(trace.segment) >= n_plateaus)
+    np.testing.assert_array_equal(_np(plain.segment), _np(trace.segment) % n_plateaus)
+    assert ds.n_rows == 120
+
+
 # ---------------------------------------------------------------------------
 # 4. the means
 # ---------------------------------------------------------------------------
