@@ -39,29 +39,31 @@ class Grid:
         raise NotImplementedError
 
 
-class SquaresGrid(Grid):
-    """Intervals [m², (m+1)²], m < n, for the abrupt QPC (whose T has (ε − m²)^{3/2} terms).
+class ThresholdGrid(Grid):
+    """Intervals between consecutive thresholds ``knots`` (E1), each split at its middle.
 
-    Each interval is split at its middle; on the lower half the local variable is
-    t = √(ε − m²), on the upper half τ = √((m+1)² − ε), each cut into equal
-    steps. T is analytic in t and τ, so polynomial pieces converge fast up to
-    the singular points, and ε is quadratic in them. Pieces are at most about
-    ``step`` wide in ε and ``root_step`` wide in t or τ.
+    On the lower half of [a, b] the local variable is t = √(ε − a), on the upper
+    half τ = √(b − ε), each cut into equal steps. A T(ε) with square-root-type
+    branch points at the knots ((ε − a)^{1/2} or ^{3/2} terms) is analytic in t
+    and τ, so polynomial pieces converge fast up to the singular points, and ε is
+    quadratic in them. Pieces are at most about ``step`` wide in ε and
+    ``root_step`` wide in t or τ.
     """
 
-    def __init__(self, n_intervals, step, root_step):
-        self.n_intervals = n_intervals
-        m = np.arange(n_intervals)
-        width = 2 * m + 1
+    def __init__(self, knots, step, root_step):
+        knots = np.asarray(knots, dtype=float)
+        width = np.diff(knots)
         halves = np.maximum(width / step, np.sqrt(0.5 * width) / root_step)
+        self.knots = knots
         self.halves = np.maximum(2, np.ceil(halves).astype(int))  # pieces per half
         self.dt = np.sqrt(0.5 * width) / self.halves
         self.offset = np.concatenate([[0], np.cumsum(2 * self.halves)[:-1]])
-        self._params = np.stack([1.0 / self.dt, self.halves, self.offset], axis=-1)
+        # per interval: (start, width, 1/dt, halves, offset)
+        self._params = np.stack([knots[:-1], width, 1.0 / self.dt, self.halves, self.offset], axis=-1)
         base, sign, tc, th = [], [], [], []
-        for mi, h, dt in zip(m, self.halves, self.dt):
+        for a, b, h, dt in zip(knots[:-1], knots[1:], self.halves, self.dt):
             t_lo = dt * np.arange(h)
-            base += [mi * mi] * h + [(mi + 1) ** 2] * h
+            base += [a] * h + [b] * h
             sign += [1.0] * h + [-1.0] * h
             tc += list(t_lo + 0.5 * dt) + list((t_lo + 0.5 * dt)[::-1])
             th += [0.5 * dt] * (2 * h)
@@ -69,26 +71,39 @@ class SquaresGrid(Grid):
         # ε(s) = base + σ (tc + σ th s)², increasing in s on every piece (σ = ±1).
         lower = np.where(self.sign > 0, self.base + (self.tc - self.th) ** 2, self.base - (self.tc + self.th) ** 2)
         super().__init__(
-            np.append(lower, n_intervals**2),
+            np.append(lower, knots[-1]),
             self.base + self.sign * self.tc**2,
             2 * self.tc * self.th,
             self.sign * self.th**2,
         )
 
+    def _interval(self, e):
+        """Index of the interval holding each (clipped) energy ``e``."""
+        return jnp.clip(jnp.searchsorted(jnp.asarray(self.knots), e, side="right") - 1, 0, self.knots.size - 2)
+
     def locate(self, energy):
-        n = self.n_intervals
-        e = jnp.clip(energy, 0.0, float(n * n))
-        m = jnp.clip(jnp.floor(jnp.sqrt(e)), 0, n - 1)
-        width = 2.0 * m + 1.0
-        frac = e - m * m
-        upper = frac > 0.5 * width
-        t = jnp.sqrt(jnp.maximum(jnp.where(upper, width - frac, frac), 1e-300))
-        params = jnp.asarray(self._params)[m.astype(jnp.int32)]  # (1/dt, halves, offset)
-        x = t * params[..., 0]
-        k = jnp.minimum(jnp.floor(x), params[..., 1] - 1.0)
+        e = jnp.clip(energy, self.knots[0], self.knots[-1])
+        params = jnp.asarray(self._params)[self._interval(e)]  # (start, width, 1/dt, halves, offset)
+        frac = e - params[..., 0]
+        upper = frac > 0.5 * params[..., 1]
+        t = jnp.sqrt(jnp.maximum(jnp.where(upper, params[..., 1] - frac, frac), 1e-300))
+        x = t * params[..., 2]
+        k = jnp.minimum(jnp.floor(x), params[..., 3] - 1.0)
         s = 2.0 * (x - k) - 1.0  # uniform pieces in t (or τ): no per-piece look-up
-        j = params[..., 2] + jnp.where(upper, 2.0 * params[..., 1] - 1.0 - k, k)
+        j = params[..., 4] + jnp.where(upper, 2.0 * params[..., 3] - 1.0 - k, k)
         return j.astype(jnp.int32), jnp.where(upper, -s, s)
+
+
+class SquaresGrid(ThresholdGrid):
+    """The :class:`ThresholdGrid` on the squares 0, 1, 4, …, n² (the abrupt QPC, whose T has
+    (ε − m²)^{3/2} terms); its interval is found as ⌊√ε⌋, without a search."""
+
+    def __init__(self, n_intervals, step, root_step):
+        self.n_intervals = n_intervals
+        super().__init__(np.arange(n_intervals + 1) ** 2, step, root_step)
+
+    def _interval(self, e):
+        return jnp.clip(jnp.floor(jnp.sqrt(e)), 0, self.n_intervals - 1).astype(jnp.int32)
 
 
 class LinearGrid(Grid):
@@ -115,6 +130,12 @@ class LinearGrid(Grid):
 def squares_grid(n_intervals, step, root_step):
     """Cached :class:`SquaresGrid`."""
     return SquaresGrid(n_intervals, step, root_step)
+
+
+@functools.lru_cache(maxsize=32)
+def threshold_grid(knots, step, root_step):
+    """Cached :class:`ThresholdGrid` on ``knots`` (a sorted tuple of energies in E1)."""
+    return ThresholdGrid(knots, step, root_step)
 
 
 @functools.lru_cache(maxsize=32)

@@ -25,7 +25,6 @@ Method (details and equations in ``docs/qpc-exact.md``):
   the S-matrix is unitary; the truncated matching conserves flux exactly.
 """
 
-import functools
 import math
 
 import equinox as eqx
@@ -33,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._grid import Grid
+from ._grid import threshold_grid
 from ._transmission import _phase_functions, _Transmission
 from ._validate import (
     _concrete,
@@ -56,58 +55,6 @@ threshold, where T has a square-root cusp) stays finite."""
 # ---------------------------------------------------------------------------
 # Energy grid aligned with the thresholds
 # ---------------------------------------------------------------------------
-
-
-class ThresholdGrid(Grid):
-    """Intervals between consecutive thresholds ``knots`` (E1), each split at its middle.
-
-    On the lower half of [a, b] the local variable is t = √(ε − a), on the
-    upper half τ = √(b − ε), each cut into equal steps (as ``SquaresGrid`` does
-    for the squares m²): T has square-root branch points at the lead thresholds
-    and is analytic in t and τ. Pieces are at most about ``step`` wide in ε and
-    ``root_step`` wide in t or τ.
-    """
-
-    def __init__(self, knots, step, root_step):
-        knots = np.asarray(knots, dtype=float)
-        width = np.diff(knots)
-        halves = np.maximum(width / step, np.sqrt(0.5 * width) / root_step)
-        halves = np.maximum(2, np.ceil(halves).astype(int))
-        dt = np.sqrt(0.5 * width) / halves
-        offset = np.concatenate([[0], np.cumsum(2 * halves)[:-1]])
-        self.knots = knots
-        self._params = np.stack([knots[:-1], width, 1.0 / dt, halves, offset], axis=-1)
-        base, sign, tc, th = [], [], [], []
-        for a, b, h, d in zip(knots[:-1], knots[1:], halves, dt):
-            t_lo = d * (np.arange(h) + 0.5)
-            base += [a] * h + [b] * h
-            sign += [1.0] * h + [-1.0] * h
-            tc += list(t_lo) + list(t_lo[::-1])
-            th += [0.5 * d] * (2 * h)
-        base, sign, tc, th = (np.array(v, dtype=float) for v in (base, sign, tc, th))
-        # ε(s) = base + σ (tc + σ th s)², increasing in s on every piece (σ = ±1).
-        lower = np.where(sign > 0, base + (tc - th) ** 2, base - (tc + th) ** 2)
-        super().__init__(np.append(lower, knots[-1]), base + sign * tc**2, 2 * tc * th, sign * th**2)
-
-    def locate(self, energy):
-        knots = jnp.asarray(self.knots)
-        e = jnp.clip(energy, self.knots[0], self.knots[-1])
-        i = jnp.clip(jnp.searchsorted(knots, e, side="right") - 1, 0, self.knots.size - 2)
-        params = jnp.asarray(self._params)[i]  # (start, width, 1/dt, halves, offset)
-        frac = e - params[..., 0]
-        upper = frac > 0.5 * params[..., 1]
-        t = jnp.sqrt(jnp.maximum(jnp.where(upper, params[..., 1] - frac, frac), 1e-300))
-        x = t * params[..., 2]
-        k = jnp.minimum(jnp.floor(x), params[..., 3] - 1.0)
-        s = 2.0 * (x - k) - 1.0
-        j = params[..., 4] + jnp.where(upper, 2.0 * params[..., 3] - 1.0 - k, k)
-        return j.astype(jnp.int32), jnp.where(upper, -s, s)
-
-
-@functools.lru_cache(maxsize=32)
-def threshold_grid(knots, step, root_step):
-    """Cached :class:`ThresholdGrid` on ``knots`` (a sorted tuple of energies in E1)."""
-    return ThresholdGrid(knots, step, root_step)
 
 
 def threshold_knots(max_energy, lead_width):
