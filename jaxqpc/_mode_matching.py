@@ -298,11 +298,7 @@ class ModeMatchedQPC(_Transmission):
 
         Outside the domain: ValueError eagerly, NaN under jit.
         """
-        ok_model = self._valid()
-        ok = ok_model & self._energy_rule("energy", energy)
-        model = self._safe(ok_model)
-        (energy,) = substitute(ok, (energy, self._safe_energy()))
-        energy = model._clamp_energy(energy)
+        ok, model, energy = self._checked(energy)
         z, q, open_ = model._half_problems(energy)
         root = jnp.where(open_, jnp.sqrt(math.pi * jnp.real(q)), 0.0)
         weight = root[..., :, None] * root[..., None, :]

@@ -69,12 +69,18 @@ class _Transmission(eqx.Module):
         ValueError eagerly, NaN under jit.
         """
         warn_if_float32()
+        ok, model, energy = self._checked(energy)
+        t = model._channels(energy)
+        return nan_outside(ok if ok is True else ok[..., None], t)
+
+    def _checked(self, energy):
+        """The domain checks of a public method at ``energy``: (ok, a model and an energy that are
+        safe to evaluate; the caller sets the result to NaN where ``ok`` is false)."""
         ok_model = self._valid()
         ok = ok_model & self._energy_rule("energy", energy)
         model = self._safe(ok_model)
         (energy,) = substitute(ok, (energy, self._safe_energy()))
-        t = model._channels(model._clamp_energy(energy))
-        return nan_outside(ok if ok is True else ok[..., None], t)
+        return ok, model, model._clamp_energy(energy)
 
     # -- domain ---------------------------------------------------------------------------------
     def _valid(self):
