@@ -90,21 +90,32 @@ class Transport(NamedTuple):
 
 
 _BLOCK = 8192
-"""Points per block: evaluations run block by block (``lax.map``) to stay in cache."""
+"""Points per block: evaluations run block by block to stay in cache."""
 
 
 def _blockwise(fn, block, *arrays):
-    """``fn`` over broadcast ``arrays``, flattened and cut into blocks of ``block`` points."""
+    """``fn`` (flat arrays → PyTree of flat arrays) over broadcast ``arrays``, ``block`` points at a time.
+
+    A loop writes each block's results into the flat outputs in place; the last block
+    is shifted back to end at the last point (its overlap is computed twice), so there
+    is neither padding nor a final copy (stacking blocks with ``lax.map`` and slicing
+    the padded result cost more than the arithmetic of a transport map).
+    """
     shape = jnp.broadcast_shapes(*(a.shape for a in arrays))
     flat = [jnp.broadcast_to(a, shape).ravel() for a in arrays]
     n = flat[0].size
     if n <= block:
         return jax.tree.map(lambda x: x.reshape(shape), fn(*flat))
-    n_blocks = -(-n // block)
-    blocks = tuple(jnp.pad(x, (0, n_blocks * block - n), mode="edge").reshape(n_blocks, block)
-                   for x in flat)
-    out = jax.lax.map(lambda xs: fn(*xs), blocks)
-    return jax.tree.map(lambda x: x.reshape(-1)[:n].reshape(shape), out)
+    out_shapes = jax.eval_shape(fn, *(jax.ShapeDtypeStruct((block,), x.dtype) for x in flat))
+
+    def step(i, out):
+        start = jnp.minimum(i * block, n - block)
+        result = fn(*(jax.lax.dynamic_slice(x, (start,), (block,)) for x in flat))
+        return jax.tree.map(lambda o, r: jax.lax.dynamic_update_slice(o, r, (start,)), out, result)
+
+    out = jax.tree.map(lambda a: jnp.zeros((n,), a.dtype), out_shapes)
+    out = jax.lax.fori_loop(0, -(-n // block), step, out)
+    return jax.tree.map(lambda x: x.reshape(shape), out)
 
 
 def _assemble(mu, bias, integral, moment):
@@ -149,10 +160,10 @@ def _transport_scalar_kT(model, mu, bias, kT):
     table = thermal_table(model, kT)
 
     def points(mu, bias):
-        integral, moment = table.window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
-        return _assemble(mu, bias, integral, moment)
+        return table.window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
 
-    return _blockwise(points, _BLOCK, mu, bias)
+    # assembled outside the blocks: inside, XLA would recompute both integrals for each output
+    return _assemble(mu, bias, *_blockwise(points, _BLOCK, mu, bias))
 
 
 @jax.jit
@@ -166,9 +177,9 @@ def _transport_array_kT(model, mu, bias, kT):
         a = (mu - 0.5 * bias)[:, None] + shift
         b = (mu + 0.5 * bias)[:, None] + shift
         integral, moment = table.window(grid, a, b, mu[:, None])
-        return _assemble(mu, bias, integral @ w, moment @ w)
+        return integral @ w, moment @ w
 
-    return _blockwise(points, max(1, _BLOCK // x.size), mu, bias, kT)
+    return _assemble(mu, bias, *_blockwise(points, max(1, _BLOCK // x.size), mu, bias, kT))
 
 
 def transport(model, mu, bias, kT=0.0):

@@ -82,25 +82,45 @@ def _exclusive_cumsum_dd(x):
     return jnp.concatenate([pad, hi], axis=-1), jnp.concatenate([pad, lo], axis=-1)
 
 
-def _horner(coef, s):
-    out = coef[..., -1]
-    for k in range(coef.shape[-1] - 2, -1, -1):
-        out = out * s + coef[..., k]
+def _locate(grid, energy):
+    """``grid.locate(energy)``, with the piece index passed through an integer remainder.
+
+    The remainder leaves the index (0 ≤ j < pieces) unchanged. XLA copies cheap
+    elementwise operations into every consumer, so without it the whole look-up
+    (clip, interval, square root, floor, select) would be recomputed inside each of
+    the per-column gathers below; a remainder is not copied, so the index is
+    computed once per point.
+    """
+    j, s = grid.locate(energy)
+    return jax.lax.rem(j, jnp.int32(grid.n_pieces)), s
+
+
+def _horner(columns, j, s):
+    """Σ_k columns[k, j] s^k: the polynomial of piece j (coefficients stored column-wise) at s.
+
+    One gather per coefficient from a contiguous column: XLA fuses these into the
+    polynomial's loop, where a gather of whole rows (all coefficients of a piece) is
+    materialised with the piece index recomputed for every element of the row.
+    """
+    out = columns[-1][j]
+    for k in range(columns.shape[0] - 2, -1, -1):
+        out = out * s + columns[k][j]
     return out
 
 
 _I0 = slice(0, DEGREE + 2)
 _I1 = slice(DEGREE + 2, 2 * DEGREE + 6)
-_CUM = slice(2 * DEGREE + 6, 2 * DEGREE + 12)
+_CUM = range(2 * DEGREE + 6, 2 * DEGREE + 12)
 _C = 2 * DEGREE + 12
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _partials(grid, table, energy):
     """Per-point (∫g, ∫(ε' − c_j)g + ∫u from the piece start to ε, cumulative sums, c_j)."""
-    j, s = grid.locate(energy)
-    row = table.rows[j]  # one gather of a contiguous row per point
-    return _horner(row[..., _I0], s), _horner(row[..., _I1], s), row[..., _CUM], row[..., _C]
+    j, s = _locate(grid, energy)
+    cols = table.columns
+    return (_horner(cols[_I0], j, s), _horner(cols[_I1], j, s), tuple(cols[k][j] for k in _CUM),
+            cols[_C][j])
 
 
 @_partials.defjvp
@@ -108,14 +128,14 @@ def _partials_jvp(grid, primals, tangents):
     table, energy = primals
     d_table, d_energy = tangents
     out = _partials(grid, table, energy)
-    j, s = grid.locate(energy)
+    j, s = _locate(grid, energy)
     inside = (energy >= grid.edges[0]) & (energy <= grid.edges[-1])
-    g = jnp.where(inside, _horner(table.coef[j], s), 0.0)
-    u = jnp.where(inside, _horner(table.coef_u[j], s), 0.0)
-    d_row = d_table.rows[j]
-    t0 = _horner(d_row[..., _I0], s) + g * d_energy
-    t1 = _horner(d_row[..., _I1], s) + ((energy - out[3]) * g + u) * d_energy
-    return out, (t0, t1, d_row[..., _CUM], jnp.zeros_like(out[3]))
+    g = jnp.where(inside, _horner(table.coef, j, s), 0.0)
+    u = jnp.where(inside, _horner(table.coef_u, j, s), 0.0)
+    d_cols = d_table.columns
+    t0 = _horner(d_cols[_I0], j, s) + g * d_energy
+    t1 = _horner(d_cols[_I1], j, s) + ((energy - out[3]) * g + u) * d_energy
+    return out, (t0, t1, tuple(d_cols[k][j] for k in _CUM), jnp.zeros_like(out[3]))
 
 
 class SpectralTable(NamedTuple):
@@ -125,9 +145,9 @@ class SpectralTable(NamedTuple):
     the thermal correction of the energy moments (zero at k_BT = 0).
     """
 
-    coef: jax.Array  # (P, D+1) g(s)
-    coef_u: jax.Array  # (P, D+1) u(s)
-    rows: jax.Array  # (P, 2D+13): A0_j(s), A1_j(s) coefficients, 6 cumulative sums, c_j
+    coef: jax.Array  # (D+1, P) g(s), coefficient k of piece j at [k, j]
+    coef_u: jax.Array  # (D+1, P) u(s)
+    columns: jax.Array  # (2D+13, P): A0_j(s), A1_j(s) coefficients, 6 cumulative sums, c_j
 
     @staticmethod
     def from_node_values(grid, values, u_values=None):
@@ -146,14 +166,14 @@ class SpectralTable(NamedTuple):
         c = jnp.asarray(grid.c)
         m0, m1 = int0.sum(-1), int1.sum(-1)  # piece totals A(s = 1)
         cum = [_exclusive_cumsum_dd(x) for x in (m0, c * m0, m1)]
-        cum = jnp.stack([row[:-1] for pair in cum for row in pair], axis=-1)
-        return SpectralTable(coef, coef_u, jnp.concatenate([int0, int1, cum, c[:, None]], axis=-1))
+        cum = jnp.stack([row[:-1] for pair in cum for row in pair])
+        return SpectralTable(coef.T, coef_u.T, jnp.concatenate([int0.T, int1.T, cum, c[None]]))
 
     def density(self, grid, energy):
         """The interpolated g(ε); 0 outside the grid."""
-        j, s = grid.locate(energy)
+        j, s = _locate(grid, energy)
         inside = (energy >= grid.edges[0]) & (energy <= grid.edges[-1])
-        return jnp.where(inside, _horner(self.coef[j], s), 0.0)
+        return jnp.where(inside, _horner(self.coef, j, s), 0.0)
 
     def window(self, grid, a, b, ref):
         """(I, M) for windows [a, b] (a ≤ b) and reference energies ``ref`` (broadcast)."""
@@ -161,7 +181,7 @@ class SpectralTable(NamedTuple):
         a0b, a1b, cum_b, c_b = _partials(grid, self, b)
 
         def delta(k):
-            return (cum_b[..., k] - cum_a[..., k]) + (cum_b[..., k + 1] - cum_a[..., k + 1])
+            return (cum_b[k] - cum_a[k]) + (cum_b[k + 1] - cum_a[k + 1])
 
         d0 = delta(0)
         integral = d0 + (a0b - a0a)
