@@ -14,8 +14,29 @@ except for user knots.
 import functools
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+def computed_once(index, n):
+    """``index`` (0 ≤ index < n, integer) unchanged, as an integer remainder.
+
+    XLA copies cheap elementwise operations into every consumer, so an index used by
+    several gathers would have its whole computation (clip, square root, floor,
+    select) repeated inside each of them; a remainder is not copied, so the index is
+    computed once per point. The modulus is odd (n or n + 1): XLA turns a remainder
+    by a power of two into a cheap bitwise and.
+    """
+    return jax.lax.rem(index, jnp.asarray(n | 1, dtype=index.dtype))
+
+
+def take(values, index):
+    """``values[index]`` for a 1-D ``values`` and indices known to be in range (no
+    negative-index wrapping, no clamping: one load per index)."""
+    dims = jax.lax.GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=(0,), start_index_map=(0,))
+    return jax.lax.gather(values, index[..., None], dims, slice_sizes=(1,),
+                          mode=jax.lax.GatherScatterMode.PROMISE_IN_BOUNDS)
 
 
 class Grid:
@@ -59,7 +80,7 @@ class ThresholdGrid(Grid):
         self.dt = np.sqrt(0.5 * width) / self.halves
         self.offset = np.concatenate([[0], np.cumsum(2 * self.halves)[:-1]])
         # per interval: (start, width, 1/dt, halves, offset)
-        self._params = np.stack([knots[:-1], width, 1.0 / self.dt, self.halves, self.offset], axis=-1)
+        self._params = np.stack([knots[:-1], width, 1.0 / self.dt, self.halves, self.offset])
         base, sign, tc, th = [], [], [], []
         for a, b, h, dt in zip(knots[:-1], knots[1:], self.halves, self.dt):
             t_lo = dt * np.arange(h)
@@ -83,14 +104,15 @@ class ThresholdGrid(Grid):
 
     def locate(self, energy):
         e = jnp.clip(energy, self.knots[0], self.knots[-1])
-        params = jnp.asarray(self._params)[self._interval(e)]  # (start, width, 1/dt, halves, offset)
-        frac = e - params[..., 0]
-        upper = frac > 0.5 * params[..., 1]
-        t = jnp.sqrt(jnp.maximum(jnp.where(upper, params[..., 1] - frac, frac), 1e-300))
-        x = t * params[..., 2]
-        k = jnp.minimum(jnp.floor(x), params[..., 3] - 1.0)
+        i = computed_once(self._interval(e), self.knots.size - 1)
+        start, width, inv_dt, halves, offset = (take(jnp.asarray(p), i) for p in self._params)
+        frac = e - start
+        upper = frac > 0.5 * width
+        t = jnp.sqrt(jnp.maximum(jnp.where(upper, width - frac, frac), 1e-300))
+        x = t * inv_dt
+        k = jnp.minimum(jnp.floor(x), halves - 1.0)
         s = 2.0 * (x - k) - 1.0  # uniform pieces in t (or τ): no per-piece look-up
-        j = params[..., 4] + jnp.where(upper, 2.0 * params[..., 3] - 1.0 - k, k)
+        j = offset + jnp.where(upper, 2.0 * halves - 1.0 - k, k)
         return j.astype(jnp.int32), jnp.where(upper, -s, s)
 
 

@@ -147,9 +147,13 @@ def thermal_table(model, kT):
     x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
 
     def smoothed(kT):
-        energies = jnp.asarray(node_energies(grid))[..., None] + kT * x
-        t = _blockwise(lambda e: table.density(grid, e), _BLOCK, energies)
-        return SpectralTable.from_node_values(grid, t @ w, kT * (t @ (w * x)))
+        def averages(energy):  # per block of nodes: the averages, without storing T at every shift
+            t = table.density(grid, energy[:, None] + kT * x)
+            return t @ w, t @ (w * x)
+
+        nodes = jnp.asarray(node_energies(grid))
+        s0, u = _blockwise(averages, max(1, _BLOCK // x.size), nodes)
+        return SpectralTable.from_node_values(grid, s0, kT * u)
 
     return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
 

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._grid import computed_once, take
+
 DEGREE = 7
 """Polynomial degree per piece (8 Chebyshev nodes)."""
 
@@ -83,16 +85,9 @@ def _exclusive_cumsum_dd(x):
 
 
 def _locate(grid, energy):
-    """``grid.locate(energy)``, with the piece index passed through an integer remainder.
-
-    The remainder leaves the index (0 ≤ j < pieces) unchanged. XLA copies cheap
-    elementwise operations into every consumer, so without it the whole look-up
-    (clip, interval, square root, floor, select) would be recomputed inside each of
-    the per-column gathers below; a remainder is not copied, so the index is
-    computed once per point.
-    """
+    """``grid.locate(energy)``, the piece index computed once (it feeds one gather per column)."""
     j, s = grid.locate(energy)
-    return jax.lax.rem(j, jnp.int32(grid.n_pieces)), s
+    return computed_once(j, grid.n_pieces), s
 
 
 def _horner(columns, j, s):
@@ -102,9 +97,9 @@ def _horner(columns, j, s):
     polynomial's loop, where a gather of whole rows (all coefficients of a piece) is
     materialised with the piece index recomputed for every element of the row.
     """
-    out = columns[-1][j]
+    out = take(columns[-1], j)
     for k in range(columns.shape[0] - 2, -1, -1):
-        out = out * s + columns[k][j]
+        out = out * s + take(columns[k], j)
     return out
 
 
@@ -119,8 +114,8 @@ def _partials(grid, table, energy):
     """Per-point (∫g, ∫(ε' − c_j)g + ∫u from the piece start to ε, cumulative sums, c_j)."""
     j, s = _locate(grid, energy)
     cols = table.columns
-    return (_horner(cols[_I0], j, s), _horner(cols[_I1], j, s), tuple(cols[k][j] for k in _CUM),
-            cols[_C][j])
+    return (_horner(cols[_I0], j, s), _horner(cols[_I1], j, s), tuple(take(cols[k], j) for k in _CUM),
+            take(cols[_C], j))
 
 
 @_partials.defjvp
@@ -135,7 +130,7 @@ def _partials_jvp(grid, primals, tangents):
     d_cols = d_table.columns
     t0 = _horner(d_cols[_I0], j, s) + g * d_energy
     t1 = _horner(d_cols[_I1], j, s) + ((energy - out[3]) * g + u) * d_energy
-    return out, (t0, t1, tuple(d_cols[k][j] for k in _CUM), jnp.zeros_like(out[3]))
+    return out, (t0, t1, tuple(take(d_cols[k], j) for k in _CUM), jnp.zeros_like(out[3]))
 
 
 class SpectralTable(NamedTuple):
