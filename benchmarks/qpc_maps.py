@@ -13,6 +13,12 @@ for the abrupt QPC with ℓ = L/(2w) = 1, at k_BT = 0 and k_BT = 0.04 E1, comput
     closed-form partial cells, O(1) work per point, processed in cache-sized chunks;
 (c) ``jaxqpc``: ``jaxqpc.transport`` (its jitted core, timed after compilation).
 
+The same largest map is then timed with the exact transmission, ``jaxqpc.ModeMatchedQPC(ℓ, W = 3)``
+(no baseline: its T costs a mode-matching solve per energy, so a quad loop is out of reach). Each
+``transport`` call builds the model's table once (T at the table nodes, one mode-matching solve
+each) and then costs the same per point as any table; the script reports the table alone, the map per point
+beyond it, and the first call (compilation).
+
 Usage (from the repository root)::
 
     PYTHONPATH=. python benchmarks/qpc_maps.py           # full run (< 10 min on 2 cores)
@@ -50,6 +56,7 @@ import jaxqpc
 from jaxqpc import _landauer
 
 LENGTH = 1.0  # ℓ = L/(2w)
+LEAD_WIDTH = 3.0  # W = W_lead/(2w) of the mode-matched model
 N_CHANNELS = 4  # exact for ε < 16 E1; the maps reach μ_L + 40 kT ≤ 9.1 E1
 MU_RANGE = (1.0, 7.0)
 BIAS_RANGE = (1e-3, 1.0)
@@ -426,7 +433,51 @@ def main():
                 if kT == temperatures[0] else " (already compiled)")
         print(f"- jaxqpc {big_label}, kT = {kT:g}: {fmt_time(t_jax)} after compilation (target ≤ 0.25 s); "
               f"first call {fmt_time(t_first)}{tail}")
+    if args.quick:  # a smaller truncation: the same code, a quicker table
+        mode_matched_map(sizes[-1], temperatures, 1, n_modes=12)
+    else:
+        mode_matched_map(sizes[-1], temperatures, min(args.repeats, 3))
 
+
+def mode_matched_map(n, temperatures, repeats, n_modes=None):
+    """Time the n×n map with the exact transmission (ModeMatchedQPC): one transport call, its table
+    of T, the map per point given the (thermally smoothed) table, and the first call."""
+    model = jaxqpc.ModeMatchedQPC(LENGTH, LEAD_WIDTH, n_modes=n_modes)
+    grid = model._grid
+    core = _landauer._transport_scalar_kT
+    table_of_t = jax.jit(_landauer.transmission_table)
+    thermal = jax.jit(_landauer.thermal_table)
+
+    @jax.jit
+    def map_given_table(table, mu, bias):  # the part of core after the table
+        return _landauer._assemble(mu, bias, *_landauer._blockwise(
+            lambda m, b: table.window(grid, m - 0.5 * b, m + 0.5 * b, m), _landauer._BLOCK, mu, bias))
+
+    t = time.perf_counter()
+    jax.block_until_ready(table_of_t(model))
+    t_table_first = time.perf_counter() - t
+    t_table = best_of(lambda: jax.block_until_ready(table_of_t(model)), repeats)
+    mu, v = (jnp.asarray(x) for x in make_map(n, n))
+    print(f"\nModeMatchedQPC(ℓ = {LENGTH:g}, W = {LEAD_WIDTH:g}): {model.n_modes} channel and {model.n_lead_modes} "
+          f"lead modes, {grid.n_pieces} table pieces ({grid.n_pieces * 8} mode-matching solves per table of T): "
+          f"the table of T alone {fmt_time(t_table)} (first call, compile + run: {fmt_time(t_table_first)})")
+    print("| map | kT/E1 | one transport call | of which the table of T | map per point, given the table "
+          "| first transport call |")
+    print("|---|---|---|---|---|---|")
+    for kT in temperatures:
+        kT_j = jnp.asarray(kT)
+        t = time.perf_counter()
+        jax.block_until_ready(core(model, mu, v, kT_j))
+        t_first = time.perf_counter() - t
+        t_call = best_of(lambda: jax.block_until_ready(core(model, mu, v, kT_j)), repeats)
+        table = thermal(model, kT_j)
+        jax.block_until_ready(map_given_table(table, mu, v))
+        t_map = best_of(lambda: jax.block_until_ready(map_given_table(table, mu, v)), repeats)
+        first = fmt_time(t_first) + (" (compile + run)" if kT == temperatures[0] else " (compiled)")
+        print(f"| {n}×{n} | {kT:g} | {fmt_time(t_call)} | {fmt_time(t_table)} | {fmt_time(t_map / mu.size)} "
+              f"| {first} |")
+    print("(at kT > 0 the call also smooths the table thermally: T at every node times every point of "
+          "the thermal rule)")
 
 if __name__ == "__main__":
     main()
