@@ -140,23 +140,30 @@ def transmission_table(model):
     return SpectralTable.from_node_values(grid, values)
 
 
-def thermal_table(model, kT):
+def thermal_table(model, kT, lo=-np.inf, hi=np.inf):
     """Table of s0(μ) = E[T(μ + k_BT X)] with moment correction u(μ) = k_BT E[X T(μ + k_BT X)].
 
     Then I = ∫_{μ_R}^{μ_L} s0 and ∫(ε − r) T W dε = ∫_{μ_R}^{μ_L} ((μ − r) s0 + u) dμ.
-    At k_BT = 0 this is the table of T itself (the average is skipped).
+    At k_BT = 0 this is the table of T itself (the average is skipped). Only the
+    pieces that meet the windows' range [lo, hi] (E1) are averaged, the others are
+    left 0: a window's integrals involve the pieces between its ends only.
     """
     grid = model._grid
     table = transmission_table(model)
     x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
+    reach = np.max(np.diff(grid.edges))  # a piece meeting [lo, hi] has its nodes within this of it
 
     def smoothed(kT):
         def averages(energy):  # per block of nodes: the averages, without storing T at every shift
             t = table.density(grid, energy[:, None] + kT * x)
             return t @ w, t @ (w * x)
 
+        def needed(energy):  # energy: sorted nodes
+            used = (energy[-1] >= lo - reach) & (energy[0] <= hi + reach)
+            return jax.lax.cond(used, averages, lambda e: (jnp.zeros_like(e), jnp.zeros_like(e)), energy)
+
         nodes = jnp.asarray(node_energies(grid))
-        s0, u = _blockwise(averages, max(1, _THERMAL_BLOCK // x.size), nodes)
+        s0, u = _blockwise(needed, max(1, _THERMAL_BLOCK // x.size), nodes)
         return SpectralTable.from_node_values(grid, s0, kT * u)
 
     return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
@@ -165,7 +172,7 @@ def thermal_table(model, kT):
 @jax.jit
 def _transport_scalar_kT(model, mu, bias, kT):
     grid = model._grid
-    table = thermal_table(model, kT)
+    table = thermal_table(model, kT, jnp.min(mu - 0.5 * bias), jnp.max(mu + 0.5 * bias))
 
     def points(mu, bias):
         return table.window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)
