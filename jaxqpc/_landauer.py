@@ -92,6 +92,9 @@ class Transport(NamedTuple):
 _BLOCK = 8192
 """Points per block: evaluations run block by block to stay in cache."""
 
+_TABLE_BLOCK = 512
+"""Table nodes per block of the table of T (blocks outside the energies a call needs are skipped)."""
+
 _THERMAL_BLOCK = 32768
 """Shifted energies per block of the thermal averages (a shorter loop body than a map
 point's: larger blocks spread the cost of each loop step)."""
@@ -133,11 +136,29 @@ def _assemble(mu, bias, integral, moment):
     )
 
 
-def transmission_table(model):
-    """Piecewise-polynomial table of the model's T(ε) on its grid."""
+def transmission_table(model, lo=-np.inf, hi=np.inf):
+    """Piecewise-polynomial table of the model's T(ε) on its grid.
+
+    Only the pieces that meet [lo, hi] (E1) are evaluated, the others are left 0
+    (T costs a linear solve per node for ``ModeMatchedQPC``).
+    """
     grid = model._grid
-    values = jnp.sum(model._channels(jnp.asarray(node_energies(grid))), axis=-1)
+    nodes = jnp.asarray(node_energies(grid))
+    values = _blockwise(_where_needed(grid, lambda e: jnp.sum(model._channels(e), axis=-1), lo, hi),
+                        _TABLE_BLOCK, nodes)
     return SpectralTable.from_node_values(grid, values)
+
+
+def _where_needed(grid, fn, lo, hi):
+    """``fn`` on a block of sorted node energies if the block meets the pieces that meet
+    [lo, hi], else zeros (a piece meeting [lo, hi] has its nodes within its width of it)."""
+    reach = np.max(np.diff(grid.edges))
+
+    def needed(energy):
+        used = (energy[-1] >= lo - reach) & (energy[0] <= hi + reach)
+        return jax.lax.cond(used, fn, lambda e: jax.tree.map(jnp.zeros_like, jax.eval_shape(fn, e)), energy)
+
+    return needed
 
 
 def thermal_table(model, kT, lo=-np.inf, hi=np.inf):
@@ -149,21 +170,18 @@ def thermal_table(model, kT, lo=-np.inf, hi=np.inf):
     left 0: a window's integrals involve the pieces between its ends only.
     """
     grid = model._grid
-    table = transmission_table(model)
     x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
-    reach = np.max(np.diff(grid.edges))  # a piece meeting [lo, hi] has its nodes within this of it
+    # the averaged pieces have their nodes within a piece's width of [lo, hi]
+    reach = np.max(np.diff(grid.edges))
+    table = transmission_table(model, lo - reach + kT * x[0], hi + reach + kT * x[-1])
 
     def smoothed(kT):
         def averages(energy):  # per block of nodes: the averages, without storing T at every shift
             t = table.density(grid, energy[:, None] + kT * x)
             return t @ w, t @ (w * x)
 
-        def needed(energy):  # energy: sorted nodes
-            used = (energy[-1] >= lo - reach) & (energy[0] <= hi + reach)
-            return jax.lax.cond(used, averages, lambda e: (jnp.zeros_like(e), jnp.zeros_like(e)), energy)
-
         nodes = jnp.asarray(node_energies(grid))
-        s0, u = _blockwise(needed, max(1, _THERMAL_BLOCK // x.size), nodes)
+        s0, u = _blockwise(_where_needed(grid, averages, lo, hi), max(1, _THERMAL_BLOCK // x.size), nodes)
         return SpectralTable.from_node_values(grid, s0, kT * u)
 
     return jax.lax.cond(kT == 0.0, lambda kT: table, smoothed, kT)
