@@ -13,9 +13,10 @@ How the integrals are done (exact up to ~1e-9 of the tabulated T, see
   the average over X of the k_BT = 0 window shifted by k_BT X. The average is a
   fixed composite Gauss–Legendre rule on |X| ≤ 36 (weight e^{−36} ≈ 2e-16 beyond),
   ``thermal_rule``, whose panels follow the model's sharpest features. For a scalar
-  temperature the averages are taken once on the table nodes (thermally smoothed densities, then tabulated), so a map of
-  10⁶ (μ̄, V) points costs four table look-ups per point; for an array of
-  temperatures they are taken per point.
+  temperature the averages are taken once on the table nodes that the windows reach
+  (thermally smoothed densities, then tabulated), so a map of 10⁶ (μ̄, V) points costs
+  one table look-up per window end and point; for an array of temperatures they are
+  taken per point.
 """
 
 from typing import NamedTuple
