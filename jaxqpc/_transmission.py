@@ -70,7 +70,7 @@ class _Transmission(eqx.Module):
         """
         warn_if_float32()
         ok, model, energy = self._checked(energy)
-        t = model._channels(energy)
+        t = _channels(model, energy)
         return nan_outside(ok if ok is True else ok[..., None], t)
 
     def _checked(self, energy):
@@ -112,6 +112,13 @@ class _Transmission(eqx.Module):
     def _safe_energy(self):
         lo, hi = self._energy_range()
         return 0.5 * (lo + hi)
+
+
+@eqx.filter_jit
+def _channels(model, energy):
+    """``model._channels(energy)`` as one compiled program: an eager call compiles once per
+    shape and model type instead of once per array operation (under jit it joins the caller's program)."""
+    return model._channels(energy)
 
 
 # ---------------------------------------------------------------------------
