@@ -22,22 +22,35 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 
-# The longest test files first: with ``--dist loadfile`` pytest-xdist hands out files in collection
-# order, so a long file collected last would run alone on one worker while the other idles.
-LONGEST_FIRST = (  # by their time in a fresh-clone CI run, longest first
+# The longest test files first: with ``--dist loadfile --no-loadscope-reorder`` (pyproject.toml)
+# pytest-xdist hands out files in collection order, so a long file collected last would run alone
+# on one worker while the other idles.
+LONGEST_FIRST = (  # by their time in a fresh-clone CI run, longest first (the rest take < 10 s)
     "test_inference_bayes.py",
     "test_fit_batch.py",
-    "test_notebook_bayesian_fitting.py",
     "test_inference_fit.py",
-    "test_transport_accuracy.py",
     "test_fit_cli.py",
-    "test_quadrature_fleet.py",
+    "test_transport_accuracy.py",
     "test_quadrature.py",
-    "test_transmission.py",
-    "test_gradients.py",
+    "test_quadrature_fleet.py",
     "test_heating.py",
     "test_domain.py",
     "test_counts.py",
+    "test_gradients.py",
+    "test_notebook_bayesian_fitting.py",
+    "test_transmission.py",
+    "test_mode_matching.py",
+    "test_figures_emission.py",
+    "test_expansions.py",
+    "test_inference_sharding.py",
+    "test_bremsstrahlung.py",
+    "test_model.py",
+    "test_figures_cli.py",
+    "test_hotspot.py",
+    "test_special.py",
+    "test_notebook_paper_figures.py",
+    "test_yield_table.py",
+    "test_package.py",
 )
 
 
