@@ -21,8 +21,9 @@ STATS = {"median", "mean", "sd", "q2.5", "q16", "q84", "q97.5", "map"}
 @pytest.fixture(scope="module")
 def example_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("fit") / "out"
-    # the default 32 starts, as the main command: its compiled MAP is then reused from the disk cache
-    assert main(["fit", "--example", "--method", "map", "--out", str(out)]) == 0
+    # 16 starts, as the example's MAP in tests/test_inference_fit.py and test_inference_bayes.py: one
+    # compiled MAP for all three (the suite's disk cache)
+    assert main(["fit", "--example", "--method", "map", "--starts", "16", "--out", str(out)]) == 0
     return out
 
 
@@ -37,7 +38,7 @@ def bayes_fit(tmp_path_factory):
 def aies_fit(tmp_path_factory):
     out = tmp_path_factory.mktemp("aies") / "out"
     assert main(["fit", "--example", "--method", "aies", "--samples", "600", "--warmup", "300",
-                 "--no-compare", "--out", str(out)]) == 0
+                 "--starts", "16", "--no-compare", "--out", str(out)]) == 0
     return out
 
 
@@ -76,7 +77,7 @@ def test_summary_keys(summary):
     assert summary["correlation"]["scales"] == ["linear", "ln", "ln", "log10"]
     assert set(summary["diagnostics"]) == {"fraction_of_starts_near_best", "log_likelihood",
                                            "n_starts", "wall_s"}
-    assert summary["diagnostics"]["n_starts"] == 32
+    assert summary["diagnostics"]["n_starts"] == 16
     assert 0 < summary["diagnostics"]["fraction_of_starts_near_best"] <= 1
     assert list(summary["identifiability"]) == list(PARAMS)
     for entry in summary["identifiability"].values():
@@ -162,7 +163,7 @@ def test_aies_summary(aies_fit):
     for key in ("r_hat", "ess_bulk", "ess_tail"):
         assert set(d[key]) == set(PARAMS), key
     assert d["divergences"] == 0 and d["chains"] == 32 and d["draws_per_chain"] == 600
-    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 32
+    assert isinstance(d["warnings"], list) and d["map"]["n_starts"] == 16
     import arviz as az
 
     assert az.from_netcdf(aies_fit / "posterior.nc").posterior["Lc"].sizes["chain"] == 32
@@ -187,6 +188,12 @@ def test_predictions_csv(example_fit):
     counts = np.array([float(r["counts"]) for r in rows])
     # the predicted mean follows the data: mean residual small against the Poisson scatter
     assert abs(np.mean((counts - med) / np.sqrt(med))) < 0.5
+
+
+def test_default_starts():
+    from inference.cli import build_parser
+
+    assert build_parser().parse_args(["fit", "--example", "--out", "x"]).starts == 32
 
 
 def test_refuses_non_empty_out_without_force(example_fit, capsys):
