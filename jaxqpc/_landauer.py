@@ -191,7 +191,8 @@ def thermal_table(model, kT, lo=-np.inf, hi=np.inf):
 @jax.jit
 def _transport_scalar_kT(model, mu, bias, kT):
     grid = model._grid
-    table = thermal_table(model, kT, jnp.min(mu - 0.5 * bias), jnp.max(mu + 0.5 * bias))
+    table = thermal_table(model, kT, jnp.min(mu - 0.5 * bias, initial=np.inf),
+                          jnp.max(mu + 0.5 * bias, initial=-np.inf))
 
     def points(mu, bias):
         return table.window(grid, mu - 0.5 * bias, mu + 0.5 * bias, mu)

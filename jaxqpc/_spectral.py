@@ -93,9 +93,9 @@ def _locate(grid, energy):
 def _horner(columns, j, s):
     """Σ_k columns[k, j] s^k: the polynomial of piece j (coefficients stored column-wise) at s.
 
-    One gather per coefficient from a contiguous column: XLA fuses these into the
-    polynomial's loop, where a gather of whole rows (all coefficients of a piece) is
-    materialised with the piece index recomputed for every element of the row.
+    One gather per coefficient from a contiguous column, each a plain load per point;
+    a gather of whole rows (all coefficients of a piece) is materialised by XLA with
+    the piece index recomputed for every element of the row.
     """
     out = take(columns[-1], j)
     for k in range(columns.shape[0] - 2, -1, -1):
