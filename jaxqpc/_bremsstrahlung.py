@@ -85,6 +85,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._bucketing import size_bucketed
 from ._constants import BOLTZMANN_EV_K, ELEMENTARY_CHARGE_C, HBAR_J_S, PLANCK_J_S
 from ._validate import (
     _concrete,
@@ -578,7 +579,7 @@ def _photon_yield_unchecked(electron_temperature, detector, fermi_energy, spectr
         zeta = kT / detector.band[0]
         value = CLOSED_FORM_PREFACTOR_CM2_S * 1e4 * zeta * zeta * jnp.exp(-1.0 / zeta)
         return jnp.broadcast_to(value, jnp.broadcast_shapes(kT.shape, ef.shape))
-    return _yield(kT, ef, detector, spectrum)
+    return size_bucketed(lambda k, e: _yield(k, e, detector, spectrum), kT, ef)
 
 
 class YieldTable(eqx.Module):

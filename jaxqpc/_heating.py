@@ -48,6 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._bucketing import size_bucketed
 from ._constants import BOLTZMANN_EV_K
 from ._materials import GOLD
 from ._special import i0e, i1e, k0e, k1e
@@ -122,7 +123,7 @@ def peak_heating_sum(zeta, length_ratio, h, screening=0.0):
     zeta = clamp_to_edge(zeta, hi=1.0)
     ell = clamp_to_edge(ell, hi=MAX_LENGTH_RATIO)
     h, alpha = jnp.asarray(h, dtype=float), jnp.asarray(alpha, dtype=float)
-    return nan_outside(ok_z & ok_l & ok_h & ok_a, _peak_sum(zeta, ell, h, alpha))
+    return nan_outside(ok_z & ok_l & ok_h & ok_a, size_bucketed(_peak_sum, zeta, ell, h, alpha))
 
 
 def _length_ratio_rule(name, ratio, what):
@@ -214,9 +215,9 @@ def _peak_temperature(n_channels, R0, Lc, h, contact_voltage, material, lattice_
     ell = clamp_to_edge(jnp.asarray(Lc, dtype=float) / R0, hi=MAX_LENGTH_RATIO)
     alpha = R0 / jnp.asarray(L0, dtype=float)
     if variant == "printed_eq5":
-        s = _peak_sum(*jnp.broadcast_arrays(zeta, ell, 0.0, alpha)) + 0.5 * zeta * ell
+        s = size_bucketed(_peak_sum, zeta, ell, 0.0, alpha) + 0.5 * zeta * ell
     else:
-        s = _peak_sum(zeta, ell, jnp.asarray(h, dtype=float), alpha)
+        s = size_bucketed(_peak_sum, zeta, ell, jnp.asarray(h, dtype=float), alpha)
     t0 = _t0(contact_voltage, R0, material)
     theta = clamp_to_edge(heat_fraction, hi=1.0) * t0 * t0 * s
     return jnp.sqrt(jnp.asarray(lattice_temperature, dtype=float) ** 2 + theta)

@@ -1,0 +1,36 @@
+"""Eager calls of compiled elementwise kernels: one compilation per size class, not per shape.
+
+A jitted function compiles once for every new input shape. Called eagerly on arrays of many
+different sizes (a figure's sweeps, a notebook, a test suite) it compiles again and again, and
+for the package's larger kernels each compilation costs seconds. :func:`size_bucketed` flattens
+the broadcast arguments and pads them to the next power of two (at least ``MIN_SIZE``) with
+copies of their last element, so a kernel compiles once per power of two; the padding is cut off
+from the result. Under a transformation (``jit``, ``grad``, ``vmap``) the kernel is called
+directly: the caller's program has one shape anyway.
+"""
+
+import jax
+import numpy as np
+
+MIN_SIZE = 8
+"""Smallest padded size (elements)."""
+
+
+def size_bucketed(kernel, *arrays):
+    """``kernel(*arrays)`` for a ``kernel`` elementwise in its broadcastable ``arrays``.
+
+    Eagerly, the kernel sees 1-D arrays of a power-of-two length; its outputs (arrays or a
+    PyTree of arrays whose first axis runs over the elements) are cut back and reshaped to the
+    broadcast shape. Traced arguments: ``kernel(*arrays)`` unchanged.
+    """
+    if any(isinstance(a, jax.core.Tracer) for a in arrays):
+        return kernel(*arrays)
+    arrays = [np.asarray(a) for a in arrays]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    n = int(np.prod(shape))
+    if n == 0:
+        return kernel(*arrays)
+    size = max(MIN_SIZE, 1 << (n - 1).bit_length())
+    flat = [np.pad(np.broadcast_to(a, shape).ravel(), (0, size - n), mode="edge") for a in arrays]
+    out = kernel(*flat)
+    return jax.tree.map(lambda y: y[:n].reshape(shape + y.shape[1:]), out)
