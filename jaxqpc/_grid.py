@@ -102,10 +102,15 @@ class ThresholdGrid(Grid):
         """Index of the interval holding each (clipped) energy ``e``."""
         return jnp.clip(jnp.searchsorted(jnp.asarray(self.knots), e, side="right") - 1, 0, self.knots.size - 2)
 
+    def _bounds(self, i):
+        """(start, width) of interval ``i``."""
+        return take(jnp.asarray(self._params[0]), i), take(jnp.asarray(self._params[1]), i)
+
     def locate(self, energy):
         e = jnp.clip(energy, self.knots[0], self.knots[-1])
         i = computed_once(self._interval(e), self.knots.size - 1)
-        start, width, inv_dt, halves, offset = (take(jnp.asarray(p), i) for p in self._params)
+        start, width = self._bounds(i)
+        inv_dt, halves, offset = (take(jnp.asarray(p), i) for p in self._params[2:])
         frac = e - start
         upper = frac > 0.5 * width
         t = jnp.sqrt(jnp.maximum(jnp.where(upper, width - frac, frac), 1e-300))
@@ -126,6 +131,10 @@ class SquaresGrid(ThresholdGrid):
 
     def _interval(self, e):
         return jnp.clip(jnp.floor(jnp.sqrt(e)), 0, self.n_intervals - 1).astype(jnp.int32)
+
+    def _bounds(self, i):
+        m = i.astype(float)
+        return m * m, 2.0 * m + 1.0
 
 
 class LinearGrid(Grid):
