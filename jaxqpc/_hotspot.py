@@ -85,6 +85,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._bucketing import size_bucketed
 from ._constants import BOLTZMANN_EV_K, GAAS_EFFECTIVE_MASS
 from ._units import QPCUnits, _fermi_coefficient, fermi_energy_eV
 from ._validate import (
@@ -323,7 +324,7 @@ def hot_spot(model, mu, bias, kT, *, a=0.04, reference="mu_right"):
     mu_safe, bias_safe = _safe_point(model)
     mu, bias, kT, a = substitute(ok, (mu, mu_safe), (bias, bias_safe), (kT, 0.0), (a, 0.04))
     mu, bias, kT, a = jnp.broadcast_arrays(*(jnp.asarray(x, dtype=float) for x in (mu, bias, kT, a)))
-    energy = _hot_energies(model, mu, bias, kT)
+    energy = size_bucketed(lambda m, v, t: _hot_energies(model, m, v, t), mu, bias, kT)
     return nan_outside(ok, HotSpot(energy, _radius(energy, mu, bias, a, reference)))
 
 
