@@ -22,38 +22,41 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 
-# The longest test files first: with ``--dist loadfile --no-loadscope-reorder`` (pyproject.toml)
-# pytest-xdist hands out files in collection order, so a long file collected last would run alone
-# on one worker while the other idles.
-LONGEST_FIRST = (  # by their time in a fresh-clone CI run, longest first (the rest take < 10 s)
+# The order in which pytest-xdist hands out the test files (``--dist loadfile
+# --no-loadscope-reorder``, pyproject.toml): the longest first, so that no long file is left to run
+# alone at the end, except that a file whose programs another file compiles again (same program,
+# same shapes: loaded from the disk cache) comes after it: test_quadrature before test_fit_batch,
+# and the notebooks, which use the programs of the library's tests, last. By their time in a
+# fresh-clone CI run; the files not listed (each < 10 s) come after these and fill in at the end.
+ORDER = (
     "test_inference_bayes.py",
-    "test_fit_batch.py",
-    "test_inference_fit.py",
-    "test_fit_cli.py",
-    "test_transport_accuracy.py",
     "test_quadrature.py",
-    "test_quadrature_fleet.py",
-    "test_heating.py",
-    "test_domain.py",
+    "test_inference_fit.py",
+    "test_transport_accuracy.py",
+    "test_fit_batch.py",
     "test_counts.py",
-    "test_gradients.py",
-    "test_notebook_bayesian_fitting.py",
-    "test_transmission.py",
-    "test_mode_matching.py",
-    "test_figures_emission.py",
-    "test_expansions.py",
+    "test_fit_cli.py",
+    "test_domain.py",
+    "test_quadrature_fleet.py",
     "test_inference_sharding.py",
-    "test_bremsstrahlung.py",
+    "test_heating.py",
+    "test_expansions.py",
+    "test_gradients.py",
+    "test_mode_matching.py",
     "test_model.py",
+    "test_bremsstrahlung.py",
+    "test_figures_emission.py",
+    "test_transmission.py",
     "test_figures_cli.py",
     "test_hotspot.py",
     "test_special.py",
-    "test_notebook_paper_figures.py",
     "test_yield_table.py",
     "test_package.py",
+    "test_notebook_bayesian_fitting.py",
+    "test_notebook_paper_figures.py",
 )
 
 
 def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    rank = {name: i for i, name in enumerate(ORDER)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
