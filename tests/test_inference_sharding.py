@@ -10,6 +10,8 @@ import sys
 SCRIPT = """
 import jax
 jax.config.update("jax_enable_x64", True)
+from inference.cli import _use_compilation_cache
+_use_compilation_cache(jax)  # the suite's disk cache: the table and the single-device programs
 import jax.numpy as jnp, numpy as np, jaxqpc
 from inference import quadrature as quad
 from inference.data import load_example
