@@ -64,6 +64,7 @@ import numpy as np
 import scipy
 
 import jaxqpc
+from benchmarks.qpc_maps import best_of, fmt_time
 from tests.test_mode_matching import lattice_continuum_limit, lattice_transmission
 
 LENGTH = 1.0  # ℓ = L/(2w)
@@ -85,33 +86,12 @@ def load():
     return os.getloadavg()[0]
 
 
-def best_of(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def first_and_best(fn, repeats):
     """(first call, best of ``repeats`` later calls, result) of a jitted ``fn``."""
     t = time.perf_counter()
     out = jax.block_until_ready(fn())
     first = time.perf_counter() - t
     return first, best_of(lambda: jax.block_until_ready(fn()), repeats), out
-
-
-def fmt_time(t):
-    if t >= 100:
-        return f"{t / 60:.1f} min"
-    if t >= 1:
-        return f"{t:.2f} s"
-    if t >= 1e-3:
-        return f"{t * 1e3:.1f} ms"
-    if t >= 1e-6:
-        return f"{t * 1e6:.2f} µs"
-    return f"{t * 1e9:.0f} ns"
 
 
 def transmission_functions(n_modes):
