@@ -166,7 +166,8 @@ def test_map_on_the_well_measured_combination(maps, posteriors):
 
 @pytest.fixture(scope="module")
 def quadrature_posterior(example, table):
-    return fit_quadrature(example, key=jax.random.PRNGKey(6), table=table, n_draws=10_000)
+    # the command line's number of draws (inference.cli.N_DRAWS): its draw programs, compiled once
+    return fit_quadrature(example, key=jax.random.PRNGKey(6), table=table, n_draws=4000)
 
 
 def _quantiles_in_reference_cdf(reference, draws, name, levels=(0.16, 0.5, 0.84)):
