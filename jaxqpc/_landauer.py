@@ -150,10 +150,15 @@ def transmission_table(model, lo=-np.inf, hi=np.inf):
     return SpectralTable.from_node_values(grid, values)
 
 
+def _reach(grid):
+    """The widest piece (E1): a piece that meets [lo, hi] has its nodes within this of it."""
+    return np.max(np.diff(grid.edges))
+
+
 def _where_needed(grid, fn, lo, hi):
     """``fn`` on a block of sorted node energies if the block meets the pieces that meet
-    [lo, hi], else zeros (a piece meeting [lo, hi] has its nodes within its width of it)."""
-    reach = np.max(np.diff(grid.edges))
+    [lo, hi], else zeros."""
+    reach = _reach(grid)
 
     def needed(energy):
         used = (energy[-1] >= lo - reach) & (energy[0] <= hi + reach)
@@ -172,8 +177,7 @@ def thermal_table(model, kT, lo=-np.inf, hi=np.inf):
     """
     grid = model._grid
     x, w = (jnp.asarray(a) for a in thermal_rule(model._feature_width))  # NumPy → JAX at trace time
-    # the averaged pieces have their nodes within a piece's width of [lo, hi]
-    reach = np.max(np.diff(grid.edges))
+    reach = _reach(grid)  # the averaged pieces have their nodes within this of [lo, hi]
     table = transmission_table(model, lo - reach + kT * x[0], hi + reach + kT * x[-1])
 
     def smoothed(kT):
