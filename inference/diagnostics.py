@@ -26,6 +26,7 @@ limits differ by < 10⁻⁷ in the counts (docs/errata-buret2020.md), so equal e
 means "h is not measurable", which the summary says.
 """
 
+import functools
 import math
 import warnings
 
@@ -38,8 +39,7 @@ with warnings.catch_warnings():  # 0.23 announces the 1.0 migration on import
 
 from .likelihood import replicate_counts, sample_prior
 from .params import PARAM_NAMES, to_physical
-from .sample import (H_MODELS, Posterior, expected_counts_draws, fit_posterior,
-                     pointwise_log_likelihood)
+from .sample import H_MODELS, Posterior, expected_counts_draws, fit_posterior, log_likelihood_of_expected
 
 __all__ = [
     "RHAT_MAX",
@@ -75,7 +75,15 @@ def thin(posterior, max_draws=MAX_IDATA_DRAWS):
     return Posterior(sampler=posterior.sampler, h_model=posterior.h_model, u=posterior.u[sl],
                      params={k: v[sl] for k, v in posterior.params.items()},
                      diverging=posterior.diverging[sl], num_steps=posterior.num_steps[sl],
-                     num_warmup=posterior.num_warmup, wall_s=posterior.wall_s)
+                     num_warmup=posterior.num_warmup, wall_s=posterior.wall_s,
+                     expected=None if posterior.expected is None else posterior.expected[sl])
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _prior_draws(key, dataset, n):
+    """``n`` draws of the truncated prior, physical (h free: one program serves every h model, whose
+    η, Lc and R0 draws are these)."""
+    return to_physical(sample_prior(key, dataset, n), dataset)
 
 
 def to_inference_data(posterior, dataset, table, *, key, model="poisson", concentration=None,
@@ -90,12 +98,10 @@ def to_inference_data(posterior, dataset, table, *, key, model="poisson", concen
     """
     p = thin(posterior, max_draws)
     k_rep, k_prior = jax.random.split(key)
-    mu = expected_counts_draws(p.params, dataset, table)
-    log_lik = pointwise_log_likelihood(p.params, dataset, table, model=model,
-                                       concentration=concentration)
-    prior_u = sample_prior(k_prior, dataset, max_draws, p.h)
+    mu = expected_counts_draws(p.params, dataset, table) if p.expected is None else p.expected
+    log_lik = log_likelihood_of_expected(mu, dataset, model=model, concentration=concentration)
     free = [k for k in PARAM_NAMES if not (k == "h" and p.h is not None)]  # a fixed h is no parameter
-    prior_draws = to_physical(prior_u, dataset, p.h)
+    prior_draws = _prior_draws(k_prior, dataset, max_draws)
     prior = {k: np.asarray(prior_draws[k])[None] for k in free}
     row = {"counts": ["row"], "expected_counts": ["row"], "power": ["row"], "bin_time": ["row"],
            "detector": ["row"]}

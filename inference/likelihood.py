@@ -144,13 +144,17 @@ def replicate_counts(key, mean, *, model="poisson", concentration=None):
     """Replicated data: one draw of the observation model per expected count (same shape, NumPy).
 
     ``"negbinomial"`` draws a Gamma(φ, φ/μ) rate, then Poisson counts (its mixture representation).
+    Drawn by NumPy's generator seeded with the ``jax.random`` key's data (reproducible; NumPy's
+    Poisson sampler needs no compilation, jax.random's a program per shape).
     """
-    mean = jnp.asarray(mean, dtype=float)
+    if model not in _MODELS:
+        raise ValueError(f"`model` must be one of {_MODELS}, got {model!r}")
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
+    mean = np.asarray(mean, dtype=float)
     if model == "poisson":
-        return np.asarray(jax.random.poisson(key, mean))
-    k_gamma, k_pois = jax.random.split(key)
-    rate = jax.random.gamma(k_gamma, concentration, mean.shape) * mean / concentration
-    return np.asarray(jax.random.poisson(k_pois, rate))
+        return rng.poisson(mean)
+    phi = np.asarray(concentration, dtype=float)
+    return rng.poisson(rng.gamma(phi, 1.0, mean.shape) * mean / phi)
 
 
 def log_likelihood_pointwise(params, dataset, table, *, model="poisson", concentration=None):

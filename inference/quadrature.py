@@ -265,12 +265,8 @@ def _evaluate(points, data, table):
 
 @jax.jit
 def _log_post_batch(points, data, table):
-    """:func:`_evaluate` vmapped over datasets: points (B, n, 3), every leaf of ``data`` (B, ...)."""
-    return jax.vmap(lambda p, d: _evaluate(p, d, table)[0])(points, data)
-
-
-@jax.jit
-def _log_post_and_signal_batch(points, data, table):
+    """:func:`_evaluate` vmapped over datasets: points (B, n, 3), every leaf of ``data`` (B, ...);
+    returns (lp (B, n), s (B, n, rows)). One program for every use (the signals cost nothing more)."""
     return jax.vmap(lambda p, d: _evaluate(p, d, table))(points, data)
 
 
@@ -341,31 +337,21 @@ def _run(programs, data, table, devices=None):
     place = _placement([jax.local_devices()[0]] if devices is None else devices)
     data = place(data)
     while waiting:
-        for want_signal in (False, True):
-            group = [i for i, (_, w) in waiting.items() if w == want_signal]
-            if not group:
-                continue
-            n = max(waiting[i][0].shape[0] for i in group)
-            n += (-n) % CHUNK
-            points = np.zeros((n_batch, n, 3))  # the idle datasets' stand-ins: R0 = 1 nm, Lc = 0.55 nm, h = 1
-            points[:, :, 1] = -1.0
-            for i in group:
-                p = np.asarray(waiting[i][0])
-                points[i] = np.concatenate([p, np.broadcast_to(p[:1], (n - p.shape[0], 3))])
-            lps, signals = [], []
-            for j in range(0, n, CHUNK):
-                chunk = place(jnp.asarray(points[:, j:j + CHUNK]))
-                if want_signal:
-                    lp, sig = _log_post_and_signal_batch(chunk, data, table)
-                    signals.append(np.asarray(sig))
-                else:
-                    lp = _log_post_batch(chunk, data, table)
-                lps.append(np.asarray(lp))
-            lp = np.concatenate(lps, axis=1)
-            sig = np.concatenate(signals, axis=1) if want_signal else None
-            for i in group:
-                m = waiting[i][0].shape[0]
-                advance(i, (lp[i, :m], sig[i, :m]) if want_signal else lp[i, :m])
+        n = max(p.shape[0] for p, _ in waiting.values())
+        n += (-n) % CHUNK
+        points = np.zeros((n_batch, n, 3))  # the idle datasets' stand-ins: R0 = 1 nm, Lc = 0.55 nm, h = 1
+        points[:, :, 1] = -1.0
+        for i, (p, _) in waiting.items():
+            p = np.asarray(p)
+            points[i] = np.concatenate([p, np.broadcast_to(p[:1], (n - p.shape[0], 3))])
+        chunks = [_log_post_batch(place(jnp.asarray(points[:, j:j + CHUNK])), data, table)
+                  for j in range(0, n, CHUNK)]
+        lp = np.concatenate([np.asarray(c[0]) for c in chunks], axis=1)
+        want_signal = any(w for _, w in waiting.values())
+        sig = np.concatenate([np.asarray(c[1]) for c in chunks], axis=1) if want_signal else None
+        for i, (p, w) in list(waiting.items()):
+            m = p.shape[0]
+            advance(i, (lp[i, :m], sig[i, :m]) if w else lp[i, :m])
     return results
 
 
@@ -557,10 +543,10 @@ def _h_partition(a_min):
 
 @functools.partial(jax.jit, static_argnames=("cells",))
 def _masses(slices, points, lp, log_vol, log_dc, dc, cells):
-    """``log_dc``, ``dc``: (S, 1) and (S,) widths of the slices in log₁₀ h (zeros for a fixed h)."""
     """Cell masses, log evidence, each cell's extent in (ln R0, ln Lc, log₁₀ h) and the masses in
     the outer cell layers of the boxes: the largest one that is not a domain edge, and those at the
-    domain edges R0 = R0_min, Lc = 1.5 R0 (h's ends are handled by the caller)."""
+    domain edges R0 = R0_min, Lc = 1.5 R0 (h's ends are handled by the caller). ``log_dc``, ``dc``:
+    (S, 1) and (S,) widths of the slices in log₁₀ h (zeros for a fixed h)."""
     na, nb = cells
     mass = lp + log_vol + log_dc
     log_z = jax.scipy.special.logsumexp(mass)
@@ -608,13 +594,14 @@ def _soft_quantiles(lo, hi, w, probs):
     return jnp.interp(jnp.asarray(probs), cdf, x)
 
 
-@functools.partial(jax.jit, static_argnames=("n_axes",))
-def _marginals(fine, check, n_axes):
-    """The fine grid's quantiles of ln R0, ln Lc[, log₁₀ h] and, per axis, the check grid's quantiles
-    located in the fine grid's CDF: max |F_fine(q_check) − p| (the accuracy check)."""
+@jax.jit
+def _marginals(fine, check):
+    """The fine grid's quantiles of ln R0, ln Lc, log₁₀ h and, per axis, the check grid's quantiles
+    located in the fine grid's CDF: max |F_fine(q_check) − p| (the accuracy check). With a fixed h
+    the last axis is meaningless (one program serves both models; the caller drops it)."""
     probs = jnp.asarray(QUANTILES)
     quantiles, shifts = [], []
-    for i in range(n_axes):
+    for i in range(3):
         f = [fine[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [fine["w"].reshape(-1)]
         c = [check[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [check["w"].reshape(-1)]
         quantiles.append(_soft_quantiles(*f, probs))
@@ -659,7 +646,7 @@ def _posterior_grid(a_min, h):
         check_slices, _ = yield from _zoom_slices(check_partition[0], a_min, 1)
     fine = yield from _final_grid((fine_slices, *fine_partition[1:]), FINE_CELLS)
     check = yield from _final_grid((check_slices, *check_partition[1:]), CHECK_CELLS)
-    quantiles, shifts = _marginals(fine["padded"], check["padded"], 3 if h_free else 2)
+    quantiles, shifts = (np.asarray(x)[:3 if h_free else 2] for x in _marginals(fine["padded"], check["padded"]))
     at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
     free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
             np.sum(fine["b_high_free"])]
@@ -709,7 +696,8 @@ def _draw_eta(u, s, dark, counts):
 
 
 def _draws(key, grid, n, data):
-    """``n`` draws of (η, Lc, R0, h) from the fine grid (a generator, see :func:`_run`)."""
+    """``n`` draws of (η, Lc, R0, h) from the fine grid (a generator, see :func:`_run`), and the
+    merged rows' signals s at them."""
     fine = grid["fine"]
     k_points, k_eta = jax.random.split(key)
     points = np.asarray(_draw_points(k_points, _pad(fine["slices"]), fine["padded"]["log_mass"],
@@ -718,17 +706,29 @@ def _draws(key, grid, n, data):
     rows = data.rows
     eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, rows.bin_time * rows.dark_rate_per_row * data.mask,
                     rows.counts)
-    return {"eta": np.asarray(eta), **_theta(points[:, 0], points[:, 1], points[:, 2], xp=np)}
+    return {"eta": np.asarray(eta), **_theta(points[:, 0], points[:, 1], points[:, 2], xp=np)}, np.asarray(s)
 
 
-def _fit_program(key, data, a_min, offset, h, n_draws, t0):
+def _expected_counts(eta, s, dataset):
+    """Expected counts μ_i (n, rows) of the dataset's own rows at draws with efficiency ``eta`` (n,)
+    and merged-row signals ``s`` (n, ≥ merged rows; η = 1, counting time m t): row i of merged row g
+    has μ_i = η s_g / m_g + t_i dark_i, exactly what :func:`inference.sample.expected_counts_draws`
+    computes again from the physics."""
+    _, _, (group, m) = _merge(dataset)
+    dark = np.asarray(dataset.bin_time, dtype=float) * np.asarray(dataset.dark_rate, dtype=float)[
+        np.asarray(dataset.detector)]
+    return eta[:, None] * (s[:, group] / m[group]) + dark
+
+
+def _fit_program(key, data, a_min, offset, h, n_draws, t0, dataset):
     """One dataset's whole fit (a generator, see :func:`_run`): grids, draws, summary."""
     grid = yield from _posterior_grid(a_min, h)
     grid["log_z"] = grid["log_z"] + offset
     grid["check_log_z"] = grid["check_log_z"] + offset
-    draws = yield from _draws(key, grid, n_draws, data)
+    draws, s = yield from _draws(key, grid, n_draws, data)
     params = {k: np.asarray(draws[k]) for k in PARAM_NAMES}
-    return _summarise(grid, params, h, time.perf_counter() - t0)
+    return _summarise(grid, params, h, time.perf_counter() - t0,
+                      expected=_expected_counts(params["eta"], s, dataset))
 
 
 class QuadraturePosterior(eqx.Module):
@@ -747,6 +747,8 @@ class QuadraturePosterior(eqx.Module):
         outer_mass: largest mass in an outer cell layer of the box that is not a domain edge.
         warnings: list of strings.
         wall_s: wall time of the call (compilation included on the first call).
+        expected: (n, rows) expected counts μ_i of the dataset's rows at each draw (dark counts
+            included), from the signals the fit computed; None for :mod:`inference.hierarchical`'s.
     """
 
     params: dict
@@ -759,6 +761,7 @@ class QuadraturePosterior(eqx.Module):
     outer_mass: float = eqx.field(static=True)
     warnings: tuple = eqx.field(static=True)
     wall_s: float = eqx.field(static=True)
+    expected: object = None
 
     def flat(self):
         """The draws: dict name → (n,)."""
@@ -890,8 +893,8 @@ def _fit_many(datasets, keys, table, h, n_draws, devices=None):
     n_rows = _row_bucket(max(merged_rows))
     n_det = max(len(d.dark_rate) for d in datasets)
     prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
-    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0)
-                for k, (d, a_min, offset) in zip(keys, prepared)]
+    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds)
+                for k, (d, a_min, offset), ds in zip(keys, prepared, datasets)]
     return _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
 
 
@@ -918,7 +921,7 @@ def as_posterior(post, dataset):
     n = u.shape[0]
     return Posterior(sampler="quadrature", h_model=name, u=u[None], params={k: v[None] for k, v in post.params.items()},
                      diverging=np.zeros((1, n), bool), num_steps=np.ones((1, n), int), num_warmup=0,
-                     wall_s=post.wall_s)
+                     wall_s=post.wall_s, expected=None if post.expected is None else post.expected[None])
 
 
 def diagnostics(post):
@@ -975,6 +978,13 @@ def merge_rows(dataset):
     Returns:
         (merged :class:`~inference.dataset.Dataset`, offset in nats).
     """
+    merged, offset, _ = _merge(dataset)
+    return merged, offset
+
+
+def _merge(dataset):
+    """:func:`merge_rows`, and the map back to the rows: (merged, offset, (group, m)), ``group[i]``
+    the merged row of row i and ``m[g]`` the number of rows merged into row g."""
     power, counts, bin_time = (np.asarray(x, dtype=float) for x in (dataset.power, dataset.counts,
                                                                      dataset.bin_time))
     detector = np.asarray(dataset.detector)
@@ -993,10 +1003,10 @@ def merge_rows(dataset):
         series_resistance=dataset.series_resistance, dark_rate=dataset.dark_rate,
         lattice_temperature=dataset.lattice_temperature,
         heat_fraction=None if fraction is None else jnp.asarray(fraction[first]))
-    return merged, offset
+    return merged, offset, (group, m)
 
 
-def _summarise(grid, params, h, wall):
+def _summarise(grid, params, h, wall, expected=None):
     quantiles = {"eta": tuple(float(x) for x in np.quantile(params["eta"], QUANTILES))}
     q = grid["quantiles"]
     quantiles["Lc"] = tuple(float(x) for x in np.exp(q[1]))
@@ -1017,4 +1027,5 @@ def _summarise(grid, params, h, wall):
     return QuadraturePosterior(
         params=params, h_model="free" if h is None else h, log_evidence=float(grid["log_z"]),
         log_evidence_error=float(abs(grid["log_z"] - grid["check_log_z"])), quantiles=quantiles,
-        quantile_shift=shift, edge_mass=edge, outer_mass=outer, warnings=tuple(warnings), wall_s=wall)
+        quantile_shift=shift, edge_mass=edge, outer_mass=outer, warnings=tuple(warnings), wall_s=wall,
+        expected=expected)

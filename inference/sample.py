@@ -59,7 +59,7 @@ from numpyro.infer import AIES, ESS, NUTS
 
 import jaxqpc
 
-from .likelihood import expected_counts, log_likelihood_pointwise, log_posterior_unconstrained
+from .likelihood import counts_log_pmf, expected_counts, log_posterior_unconstrained
 from .optimize import _as_arrays, fit_map
 from .params import PARAM_NAMES, n_free, to_physical
 
@@ -72,6 +72,7 @@ __all__ = [
     "DEFAULT_LENGTHS",
     "initial_points",
     "pointwise_log_likelihood",
+    "log_likelihood_of_expected",
     "expected_counts_draws",
 ]
 
@@ -94,6 +95,8 @@ class Posterior(eqx.Module):
         num_warmup: warm-up iterations (discarded) per chain.
         wall_s: wall time of the sampling call including compilation (s), shared by
             all datasets of a batch.
+        expected: (chains, draws, rows) expected counts μ_i of the draws when the fitter has
+            computed them (the quadrature), else None (:func:`expected_counts_draws` computes them).
     """
 
     sampler: str = eqx.field(static=True)
@@ -104,6 +107,7 @@ class Posterior(eqx.Module):
     num_steps: np.ndarray
     num_warmup: int = eqx.field(static=True)
     wall_s: float = eqx.field(static=True)
+    expected: object = None
 
     @property
     def h(self):
@@ -349,16 +353,14 @@ _CHUNK = 256
 """Draws evaluated together (``lax.map`` batch) when a function is applied to many draws."""
 
 
-@partial(jax.jit, static_argnames=("model",))
-def _pointwise(params, data, table, concentration, *, model):
-    return jax.lax.map(lambda p: log_likelihood_pointwise(p, data, table, model=model,
-                                                          concentration=concentration),
-                       params, batch_size=_CHUNK)
-
-
 @jax.jit
 def _expected(params, data, table):
     return jax.lax.map(lambda p: expected_counts(p, data, table), params, batch_size=_CHUNK)
+
+
+@partial(jax.jit, static_argnames=("model",))
+def _log_pmf(counts, mu, concentration, *, model):
+    return counts_log_pmf(counts, mu, model=model, concentration=concentration)
 
 
 def _over_draws(fn, params, dataset, *args, **kw):
@@ -373,8 +375,15 @@ def pointwise_log_likelihood(params, dataset, table, *, model="poisson", concent
 
     ``params``: dict of physical parameters (e.g. :attr:`Posterior.params`, or Laplace draws).
     """
+    return log_likelihood_of_expected(expected_counts_draws(params, dataset, table), dataset, model=model,
+                                      concentration=concentration)
+
+
+def log_likelihood_of_expected(expected, dataset, *, model="poisson", concentration=None):
+    """log p(k_i | μ_i) for expected counts ``expected`` (…, rows) of :func:`expected_counts_draws`
+    (the physics is not evaluated again): :func:`pointwise_log_likelihood` from its μ."""
     conc = jnp.asarray(1.0 if concentration is None else concentration, dtype=float)
-    return _over_draws(_pointwise, params, dataset, table, conc, model=model)
+    return np.asarray(_log_pmf(jnp.asarray(dataset.counts, dtype=float), jnp.asarray(expected), conc, model=model))
 
 
 def expected_counts_draws(params, dataset, table):

@@ -119,6 +119,18 @@ def test_negbinomial_matches_scipy():
     np.testing.assert_allclose(big, scipy.stats.poisson.logpmf(k, mu), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("model, phi, variance", [("poisson", None, 3.0), ("negbinomial", 2.0, 3.0 + 9.0 / 2.0)])
+def test_replicated_counts_have_the_model_mean_and_variance(model, phi, variance):
+    mu = np.full((400, 500), 3.0)
+    k = lik.replicate_counts(jax.random.PRNGKey(0), mu, model=model, concentration=phi)
+    assert k.shape == mu.shape and k.dtype.kind == "i"
+    assert np.mean(k) == pytest.approx(3.0, abs=5 * math.sqrt(variance / k.size))
+    assert np.var(k) == pytest.approx(variance, rel=0.03)
+    again = lik.replicate_counts(jax.random.PRNGKey(0), mu, model=model, concentration=phi)
+    np.testing.assert_array_equal(k, again)  # reproducible from the key
+    assert not np.array_equal(k, lik.replicate_counts(jax.random.PRNGKey(1), mu, model=model, concentration=phi))
+
+
 def test_negbinomial_needs_concentration(example, table):
     with pytest.raises(ValueError, match="concentration"):
         lik.log_likelihood(TRUTH, example, table, model="negbinomial")
