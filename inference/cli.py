@@ -281,7 +281,7 @@ def run_fit_batch(args):
                                            model_comparison=comparison)
             report.write_fit(os.path.join(out, name), summary, dataset, draws, predicted, replicated, idata=idata,
                              title=f"{name}: posterior band of the expected counts (quadrature)",
-                             source="quadrature posterior draws")
+                             source="quadrature posterior draws", plots=not args.no_plots)
     if count > 1:
         from jax.experimental import multihost_utils
 
@@ -585,6 +585,9 @@ def _add_fit_batch_parser(commands):
     batch.add_argument("--resume", action="store_true",
                        help="skip the contacts whose DIR/<stem>/summary.json exists (a finished fit); "
                        "implies writing into a non-empty DIR")
+    batch.add_argument("--no-plots", action="store_true",
+                       help="skip each contact's fit.png and corner.png (the slowest files of a large fleet's "
+                       "reports); DIR/fleet.png is still written")
     batch.add_argument("--batch-size", type=int, metavar="N",
                        help="contacts whose physics is evaluated together (default: 1 on a CPU, 64 on an "
                        "accelerator)")

@@ -178,11 +178,12 @@ def draws_and_bands(idata, dataset):
 
 
 def write_fit(out, summary, dataset, draws, predicted, replicated, *, idata, title, source, truth=None,
-              map_params=None):
+              map_params=None, plots=True):
     """Write the files of one fit into the directory ``out`` (created if missing) and return their
     paths: ``posterior.nc`` (the ArviZ InferenceData, unless ``idata`` is None), ``predictions.csv``,
-    ``fit.png``, ``corner.png`` and, last (so that its presence marks a complete fit),
-    ``summary.json``. The caller has checked that ``out`` may be written (nothing is asked here)."""
+    ``fit.png`` and ``corner.png`` (unless ``plots`` is false) and, last (so that its presence marks
+    a complete fit), ``summary.json``. The caller has checked that ``out`` may be written (nothing
+    is asked here)."""
     os.makedirs(out, exist_ok=True)
     paths = []
     if idata is not None:
@@ -191,12 +192,12 @@ def write_fit(out, summary, dataset, draws, predicted, replicated, *, idata, tit
             os.remove(path)  # netCDF refuses to overwrite an open-able file in place
         idata.to_netcdf(path)
         paths.append(path)
-    paths += [
-        write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")),
-        plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
-        plot_corner(draws, os.path.join(out, "corner.png"), source=source, truth=truth, map_params=map_params),
-        write_summary(summary, os.path.join(out, "summary.json")),
-    ]
+    paths.append(write_predictions(dataset, predicted, replicated, os.path.join(out, "predictions.csv")))
+    if plots:
+        paths += [plot_fit(dataset, predicted, os.path.join(out, "fit.png"), title=title),
+                  plot_corner(draws, os.path.join(out, "corner.png"), source=source, truth=truth,
+                              map_params=map_params)]
+    paths.append(write_summary(summary, os.path.join(out, "summary.json")))
     return paths
 
 

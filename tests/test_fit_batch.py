@@ -30,7 +30,7 @@ def fleet(tmp_path_factory):
     data = root / "data"
     data.mkdir()
     for i, dark in enumerate([(200.0, 200.0), (300.0, 300.0)]):  # one shape: one compilation
-        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=14, dark_rate=dark)
+        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_groups=14, dark_rate=dark)  # the suite's trace shape
         save_csv(ds, data / f"c{i}.csv")
     (data / "c1.json").unlink()  # c1 takes its metadata from the flags
     (data / "bad.csv").write_text("power,counts,bin_time\n1e-4,5,0.01\n2e-4,x,0.01\n", encoding="utf-8")
@@ -117,14 +117,16 @@ def test_distributed_processes_share_the_work(fleet, tmp_path):
     """--distributed: two processes (jax.distributed on this host, Gloo for the final barrier) fit one
     contact each into one DIR; process 0 writes results.csv with both, and the skipped file's error.
     The evidence is deterministic (a grid, no draws): equal to the one-process run's to 1e-10. The
-    processes reuse the programs the fixture compiled (the suite's compilation cache)."""
+    processes reuse the programs the fixture compiled (the suite's compilation cache). With
+    --no-plots: each contact's files except fit.png and corner.png."""
     data, out1 = fleet
     out2 = tmp_path / "two"
     with socket.socket() as s:
         s.bind(("localhost", 0))
         port = s.getsockname()[1]
     command = [sys.executable, "-m", "inference.cli", "fit-batch", str(data), *FLAGS, "--dark-rate", "250",
-               "--no-compare", "--out", str(out2), "--coordinator", f"localhost:{port}", "--num-processes", "2"]
+               "--no-compare", "--no-plots", "--out", str(out2), "--coordinator", f"localhost:{port}",
+               "--num-processes", "2"]
     procs = [subprocess.Popen(command + ["--process-id", str(i)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(2)]
     logs = [p.communicate(timeout=600) for p in procs]
@@ -136,3 +138,4 @@ def test_distributed_processes_share_the_work(fleet, tmp_path):
         z = [json.loads((o / name / "summary.json").read_text(encoding="utf-8"))["diagnostics"]["log_evidence"]
              for o in (out1, out2)]
         assert z[1] == pytest.approx(z[0], rel=1e-10)
+        assert sorted(f.name for f in (out2 / name).iterdir()) == sorted(set(FILES) - {"fit.png", "corner.png"})

@@ -32,8 +32,8 @@ from inference.data import example_metadata, load_example
 from inference.diagnostics import (_conclusion, compare_h_models, diagnose, thin,
                                    to_inference_data)
 from inference.optimize import fit_map
-from inference.quadrature import fit_quadrature
-from inference.sample import Posterior, fit_posterior, fit_posterior_batch
+from inference.quadrature import fit_quadrature, merge_rows
+from inference.sample import Posterior, expected_counts_draws, fit_posterior, fit_posterior_batch
 from inference.simulate import simulate_experiment
 
 PARAMS = ("eta", "Lc", "R0", "h")
@@ -205,7 +205,7 @@ def test_kernels_agree_with_the_quadrature(example, table, maps, posteriors, qua
 
 @pytest.fixture(scope="module")
 def idata(posteriors, example, table):
-    return to_inference_data(posteriors[0], example, table, key=jax.random.PRNGKey(0), max_draws=2000)
+    return to_inference_data(posteriors[0], example, table, key=jax.random.PRNGKey(0))  # ≤ 4000 draws
 
 
 def test_inference_data_groups(idata, example):
@@ -214,7 +214,7 @@ def test_inference_data_groups(idata, example):
         assert hasattr(idata, group), group
     n_rows = example.n_rows
     chains, draws = idata.posterior["eta"].shape
-    assert chains == 32 and chains * draws <= 2000
+    assert chains == 32 and chains * draws <= 4000
     assert idata.log_likelihood["counts"].shape == (chains, draws, n_rows)
     assert idata.posterior_predictive["counts"].shape == (chains, draws, n_rows)
     np.testing.assert_array_equal(idata.observed_data["counts"], np.asarray(example.counts))
@@ -225,6 +225,15 @@ def test_pointwise_log_likelihood_against_scipy(idata, example):
     mu = np.asarray(idata.posterior_predictive["expected_counts"])
     ref = scipy.stats.poisson.logpmf(np.asarray(example.counts), mu)
     np.testing.assert_allclose(np.asarray(idata.log_likelihood["counts"]), ref, rtol=1e-10, atol=1e-10)
+
+
+def test_quadrature_expected_counts_are_the_physics(quadrature_posterior, example, table):
+    """The quadrature's expected counts of its draws (from the merged rows' signals, the two detectors
+    merged) equal the physics evaluated again at the draws."""
+    assert merge_rows(example)[0].n_rows < example.n_rows
+    np.testing.assert_allclose(quadrature_posterior.expected,
+                               expected_counts_draws(quadrature_posterior.params, example, table),
+                               rtol=1e-10, atol=0)
 
 
 def test_expected_counts_of_a_draw(idata, example, table):

@@ -165,10 +165,9 @@ def test_eta_draws_follow_the_exact_conditional(table):
 
 def test_example_like_fit_reports_checks_and_respects_the_domain(table):
     from inference.params import min_radius_nm
-    from inference.sample import expected_counts_draws
 
     ds = _dataset(table, n=16)
-    post = quad.fit_quadrature(ds, key=jax.random.PRNGKey(1), table=table, n_draws=2000)
+    post = quad.fit_quadrature(ds, key=jax.random.PRNGKey(1), table=table, n_draws=4000)
     p = post.params
     assert np.all((p["eta"] > 0) & (p["eta"] <= 1))
     assert np.all(p["R0"] >= float(min_radius_nm(ds)) * (1 - 1e-12))
@@ -178,14 +177,11 @@ def test_example_like_fit_reports_checks_and_respects_the_domain(table):
     assert grid_warning == (max(post.quantile_shift) > quad.QUANTILE_TOLERANCE)
     assert set(post.edge_mass) == set(quad.EDGES)
     assert post.outer_mass < quad.EDGE_MASS_WARNING
-    # grid quantiles and draw quantiles of the same posterior agree (2000 draws: ± ~0.01 in probability)
+    # grid quantiles and draw quantiles of the same posterior agree (4000 draws: ± ~0.007 in probability)
     for name in ("R0", "Lc"):
         q = post.quantiles[name]
         frac = [np.mean(p[name] <= x) for x in q]
         np.testing.assert_allclose(frac, quad.QUANTILES, atol=0.03)
-    # the expected counts of the draws, from the merged rows' signals, are the physics' own
-    assert quad.merge_rows(ds)[0].n_rows < ds.n_rows  # (two detectors: rows were merged)
-    np.testing.assert_allclose(post.expected, expected_counts_draws(p, ds, table), rtol=1e-10, atol=0)
 
 
 def _posterior_grid(ds, table, n_rows=None):

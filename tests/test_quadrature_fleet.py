@@ -34,9 +34,9 @@ def test_padding_changes_no_result(table, monkeypatch):
         lps.append(np.asarray(jax.jit(quad._evaluate)(jnp.asarray(points), data, table)[0]))
     assert np.all(np.isfinite(lps[0]))
     np.testing.assert_allclose(lps[1], lps[0], rtol=1e-12, atol=0)
-    small = quad.fit_quadrature(ds, key=jax.random.PRNGKey(3), table=table, h=0.0, n_draws=500)
+    small = quad.fit_quadrature(ds, key=jax.random.PRNGKey(3), table=table, h=0.0, n_draws=200)
     monkeypatch.setattr(quad, "MIN_ROWS", 32)
-    large = quad.fit_quadrature(ds, key=jax.random.PRNGKey(3), table=table, h=0.0, n_draws=500)
+    large = quad.fit_quadrature(ds, key=jax.random.PRNGKey(3), table=table, h=0.0, n_draws=200)
     assert large.log_evidence == pytest.approx(small.log_evidence, rel=1e-12)
     for k in ("Lc", "R0"):
         np.testing.assert_allclose(large.quantiles[k], small.quantiles[k], rtol=1e-9)
@@ -49,9 +49,9 @@ def test_a_ragged_batch_equals_the_single_fits(table):
     each the result of its own fit with the same key."""
     sets = [_dataset(table, n=6, seed=1), _dataset(table, n=10, seed=2), _dataset(table, n=5, seed=3)]
     key = jax.random.PRNGKey(5)
-    batch = quad.fit_quadrature_batch(sets, key=key, table=table, h=0.0, n_draws=300, batch_size=4)
+    batch = quad.fit_quadrature_batch(sets, key=key, table=table, h=0.0, n_draws=200, batch_size=4)
     for ds, k, b in zip(sets, jax.random.split(key, len(sets)), batch):
-        single = quad.fit_quadrature(ds, key=k, table=table, h=0.0, n_draws=300)
+        single = quad.fit_quadrature(ds, key=k, table=table, h=0.0, n_draws=200)
         assert b.log_evidence == pytest.approx(single.log_evidence, rel=1e-12)
         for name in single.params:
             np.testing.assert_allclose(b.params[name], single.params[name], rtol=1e-9)
