@@ -20,12 +20,14 @@ MAX_SIZE = 1 << 16
 """Largest padded size (elements); larger inputs keep their shape."""
 
 
-def size_bucketed(kernel, *arrays):
+def size_bucketed(kernel, *arrays, min_size=MIN_SIZE):
     """``kernel(*arrays)`` for a ``kernel`` elementwise in its broadcastable ``arrays``.
 
-    Eagerly, up to ``MAX_SIZE`` elements, the kernel sees 1-D arrays of a power-of-two length;
-    its outputs (arrays or a PyTree of arrays whose first axis runs over the elements) are cut
-    back and reshaped to the broadcast shape. Otherwise: ``kernel(*arrays)`` unchanged.
+    Eagerly, up to ``MAX_SIZE`` elements, the kernel sees 1-D arrays of a power-of-two length, at
+    least ``min_size`` (a kernel whose cost is mostly per call, not per element, takes a larger
+    one: fewer programs); its outputs (arrays or a PyTree of arrays whose first axis runs over
+    the elements) are cut back and reshaped to the broadcast shape. Otherwise: ``kernel(*arrays)``
+    unchanged.
     """
     if any(isinstance(a, jax.core.Tracer) for a in arrays):
         return kernel(*arrays)
@@ -33,7 +35,7 @@ def size_bucketed(kernel, *arrays):
     n = int(np.prod(shape))
     if n == 0 or n > MAX_SIZE:
         return kernel(*arrays)
-    size = max(MIN_SIZE, 1 << (n - 1).bit_length())
+    size = max(min_size, 1 << (n - 1).bit_length())
     flat = [np.pad(np.broadcast_to(np.asarray(a), shape).ravel(), (0, size - n), mode="edge") for a in arrays]
     out = kernel(*flat)
     return jax.tree.map(lambda y: y[:n].reshape(shape + y.shape[1:]), out)

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._bucketing import size_bucketed
 from ._spectral import SpectralTable, node_energies
 from ._validate import (
     arrays,
@@ -92,6 +93,12 @@ class Transport(NamedTuple):
 
 _BLOCK = 8192
 """Points per block: evaluations run block by block to stay in cache."""
+
+SCALAR_KT_POINTS = 4096
+"""Eager calls with a scalar k_BT are padded to at least this many points (one compiled program
+for any smaller call: the thermal table, built once per call, costs far more than the points)."""
+ARRAY_KT_POINTS = 128
+"""The same for an array k_BT (each point has its own thermal average: a smaller minimum)."""
 
 _TABLE_BLOCK = 512
 """Table nodes per block of the table of T (blocks outside the energies a call needs are skipped)."""
@@ -263,10 +270,12 @@ def transport(model, mu, bias, kT=0.0):
     else:
         mu, bias, kT = substitute(ok, (mu, mu_safe), (bias, bias_safe), (kT, 0.0))
     mu, bias, kT = (jnp.asarray(x, dtype=float) for x in (mu, bias, kT))
-    if kT.ndim == 0:
-        result = _transport_scalar_kT(model, mu, bias, kT)
+    if kT.ndim == 0:  # eagerly: one program for any number of points up to SCALAR_KT_POINTS
+        result = size_bucketed(lambda m, b: _transport_scalar_kT(model, m, b, kT), mu, bias,
+                               min_size=SCALAR_KT_POINTS)
     else:
-        result = _transport_array_kT(model, mu, bias, kT)
+        result = size_bucketed(lambda m, b, t: _transport_array_kT(model, m, b, t), mu, bias, kT,
+                               min_size=ARRAY_KT_POINTS)
     return nan_outside(ok, result)
 
 
