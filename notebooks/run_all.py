@@ -47,9 +47,11 @@ def code_sha256(nb):
     return hashlib.sha256(json.dumps(code_cells(nb), ensure_ascii=False).encode()).hexdigest()
 
 
-def execute(path, *, fast, timeout=3600):
+def execute(path, *, fast, timeout=4 * 3600):
     """Run the notebook at ``path`` in a fresh kernel (working directory: this folder) and return
-    the executed notebook node and the wall time (s); the file itself is not touched."""
+    the executed notebook node and the wall time (s); the file itself is not touched. ``timeout``:
+    the longest a cell may run (s); a full run's longest, the shared η of gpu_batch_inference's 100
+    contacts, takes about an hour on a 2-core CPU."""
     import nbclient
     import nbformat
 
