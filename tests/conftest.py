@@ -53,8 +53,6 @@ ORDER = (
     "test_yield_table.py",
     "test_package.py",
     "test_notebook_bayesian_fitting.py",
-    "test_notebook_gradient_design.py",
-    "test_notebook_gpu_batch_inference.py",
     "test_notebook_paper_figures.py",
 )
 

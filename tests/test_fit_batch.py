@@ -30,7 +30,7 @@ def fleet(tmp_path_factory):
     data = root / "data"
     data.mkdir()
     for i, dark in enumerate([(200.0, 200.0), (300.0, 300.0)]):  # one shape: one compilation
-        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_groups=14, dark_rate=dark)  # the suite's trace shape
+        _, ds = simulate_experiment(jax.random.PRNGKey(i), n_steps=300, n_groups=14, dark_rate=dark)
         save_csv(ds, data / f"c{i}.csv")
     (data / "c1.json").unlink()  # c1 takes its metadata from the flags
     (data / "bad.csv").write_text("power,counts,bin_time\n1e-4,5,0.01\n2e-4,x,0.01\n", encoding="utf-8")
