@@ -34,8 +34,9 @@ moves with h. A slice's box starts at the prior's support and is zoomed on
 slice's best, sheared along the ridge, with one and a half cells of margin; a
 side whose outer cell layer still holds such a node (the mass may go on beyond
 it) moves out, until no box has to grow. The intervals of h start as
-:data:`C_SLICES` equal ones and are halved where the mass of h changes
-(:data:`SPLIT_TOLERANCE`). The final grid (midpoint rule, :data:`FINE_CELLS`
+:data:`C_SLICES` equal ones and are halved where the mass of h changes: both
+intervals beside a boundary across which the slice evidence changes, weighted
+by their combined share of the mass (:data:`SPLIT_TOLERANCE`). The final grid (midpoint rule, :data:`FINE_CELLS`
 per slice) gives the cell masses, the evidence, the marginal quantiles of Lc,
 R0 and h, the mass at each domain edge, and draws: a cell by its mass, a point
 uniformly inside it, η from its exact conditional p(η | θ, k) ∝ e^{ℓ(η)}
@@ -504,9 +505,12 @@ def _h_partition(a_min):
     """Intervals of log₁₀ h (one slice at each midpoint), refined where the mass of h changes.
 
     :data:`C_SLICES` equal intervals over the prior's range, each slice zoomed in (a, b); then, in
-    rounds, every interval whose share of the mass times the change of the slice evidence (nats,
-    up to 1) towards its neighbours exceeds :data:`SPLIT_TOLERANCE` is halved, and the new slices
-    zoomed from their parent's box, until none is, or :data:`MAX_SLICES` would be exceeded.
+    rounds, both intervals beside a boundary are halved when their combined share of the mass times
+    the change of the slice evidence across it (nats, up to 1) exceeds :data:`SPLIT_TOLERANCE`, and
+    the new slices zoomed from their parent's box, until no boundary does, or :data:`MAX_SLICES`
+    slices are reached (the highest scores split first). Scoring boundaries, not intervals, matters
+    when a narrow posterior peaks at a boundary: the interval on its far side, judged at its
+    midpoint only, looks empty, yet holds up to half the mass.
     Returns (slices, lower ends, upper ends) of the final partition and of the one before the
     last round of splits (the accuracy check's; the same partition when nothing was split).
     """
@@ -519,12 +523,12 @@ def _h_partition(a_min):
     while True:
         log_m = log_z + np.log(hi - lo)
         share = np.exp(log_m - np.logaddexp.reduce(log_m))
-        step = np.abs(np.diff(log_z))
-        change = np.maximum(np.append(step, 0.0), np.insert(step, 0, 0.0))
-        score = share * np.minimum(change, 1.0)
-        split = np.argsort(-score)[:max(0, (MAX_SLICES - len(lo)) // 1)]
+        # each boundary: the two neighbours' share times the change across it; both neighbours halved
+        pair = (share[:-1] + share[1:]) * np.minimum(np.abs(np.diff(log_z)), 1.0)
+        score = np.maximum(np.append(pair, 0.0), np.insert(pair, 0, 0.0))
+        split = np.argsort(-score)[:MAX_SLICES - len(lo)]
         split = np.sort(split[score[split] > SPLIT_TOLERANCE])
-        if split.size == 0 or len(lo) + split.size > MAX_SLICES:
+        if split.size == 0:
             return (slices, lo, hi), previous
         previous = (slices, lo, hi)
         mid = 0.5 * (lo[split] + hi[split])

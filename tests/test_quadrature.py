@@ -13,7 +13,9 @@ Independent checks:
 6. the accuracy check is at least the actual error of the quantiles and of the evidence,
    measured against a grid with 9× the cells;
 7. without information in the data the posterior is the prior, drawn independently by
-   inference.likelihood.sample_prior.
+   inference.likelihood.sample_prior;
+8. the partition of log₁₀ h gives a narrow, skewed marginal of log₁₀ h peaking at a boundary of
+   the first partition (its exact CDF from the normal distribution).
 """
 
 import dataclasses
@@ -205,6 +207,32 @@ def test_grid_check_bounds_the_error_of_the_quantiles(table, monkeypatch):
         error = np.max(np.abs(cdf - np.asarray(quad.QUANTILES)))
         assert error <= grid["quantile_shift"][i] + 1e-4, i
     assert abs(grid["log_z"] - ref["log_z"]) <= abs(grid["log_z"] - grid["check_log_z"]) + 1e-4
+
+
+def test_h_partition_resolves_a_narrow_posterior_at_a_partition_boundary(monkeypatch):
+    """A narrow, skewed marginal likelihood of log₁₀ h peaking at 0, a boundary of the first
+    partition (sd 0.15 below, 0.07 above): the partition's midpoint rule must give its CDF. (Scoring
+    intervals instead of boundaries never split [0, 0.75], judged at +0.375 only: CDF(0) was 1.)"""
+    sig_lo, sig_hi = 0.15, 0.07
+
+    def log_z(c):
+        return -0.5 * (c / np.where(c < 0, sig_lo, sig_hi)) ** 2
+
+    def zoom(slices, a_min, min_levels):   # the slice evidences, without the physics
+        return slices, log_z(np.asarray(slices.c))
+        yield
+
+    monkeypatch.setattr(quad, "_zoom_slices", zoom)
+    with pytest.raises(StopIteration) as stop:
+        next(quad._h_partition(-1.0))
+    (slices, lo, hi), _ = stop.value.value
+    mass = np.exp(log_z(slices.c)) * (hi - lo)
+    x = np.array([-0.3, -0.15, 0.0, 0.07, 0.14])
+    cdf = np.interp(x, np.r_[lo, hi[-1]], np.r_[0.0, np.cumsum(mass) / np.sum(mass)])
+    w = sig_lo / (sig_lo + sig_hi)
+    norm = scipy.stats.norm.cdf
+    exact = np.where(x < 0, 2 * w * norm(x / sig_lo), w + (1 - w) * (2 * norm(x / sig_hi) - 1))
+    np.testing.assert_allclose(cdf, exact, atol=0.01)
 
 
 def test_without_data_the_posterior_is_the_prior(table):
