@@ -47,6 +47,13 @@ not (a parameter against its bound, h unconstrained) the Gaussian in ``u`` is
 the better summary, and :func:`laplace_draws` maps draws of it to θ (always
 inside the domain).
 
+Many datasets: :func:`fit_map_batch` finds the same mode with the model's
+structure instead of many starts (η at its conditional mode, a 1-D concave
+problem; Levenberg–Marquardt on the profile over (Lc, R0, h) from the best of
+64 screened prior draws; rows merged), vmapped over datasets: about 100× fewer
+physics evaluations per fit. :func:`fit_map` stays the general path (negative
+binomial, ``jacobian=False``, chosen starts).
+
 Multi-start statistics: ``fraction_near_best`` is the fraction of starts whose
 final objective (log posterior in u) lies within 1 nat of the best. A low
 value means single starts often end on secondary optima or stall on the ridge.
@@ -65,10 +72,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.scipy.special import gammaln, xlogy
 
 import jaxqpc
 
-from .likelihood import log_likelihood, log_prior, sample_prior
+from .likelihood import U_BOUND, log_likelihood, log_prior, sample_prior
 from .params import PARAM_NAMES, as_array, to_physical, to_physical_and_log_det
 
 __all__ = ["MapResult", "fit_map", "fit_map_batch", "laplace_draws"]
@@ -158,14 +166,15 @@ class _ArrayDataset(eqx.Module):
         return self.dark_rate[self.detector]
 
 
-def _as_arrays(dataset):
-    f = functools.partial(jnp.asarray, dtype=float)
+def _as_arrays(dataset, xp=jnp):
+    """The dataset as an :class:`_ArrayDataset` (``xp=np``: host arrays, to be stacked into a batch)."""
+    f = functools.partial(xp.asarray, dtype=float)
     return _ArrayDataset(
         power=f(dataset.power), counts=f(dataset.counts), bin_time=f(dataset.bin_time),
-        detector=jnp.asarray(dataset.detector), source_voltage=f(dataset.source_voltage),
+        detector=xp.asarray(dataset.detector), source_voltage=f(dataset.source_voltage),
         series_resistance=f(dataset.series_resistance), dark_rate=f(dataset.dark_rate),
         lattice_temperature=f(dataset.lattice_temperature),
-        heat_fraction=f(1.0 if dataset.heat_fraction is None else dataset.heat_fraction) * jnp.ones_like(
+        heat_fraction=f(1.0 if dataset.heat_fraction is None else dataset.heat_fraction) * xp.ones_like(
             f(dataset.power)))
 
 
@@ -234,6 +243,12 @@ def _bfgs_update(state, step, ft, gt, llt, gtol):
     return new
 
 
+def _theta_and_jacobian(u, dataset):
+    """Physical parameters (n, 4) of the points ``u`` (n, 4) and the Jacobians ∂θ/∂u (n, 4, 4)."""
+    physical = lambda v: as_array(to_physical(v, dataset))
+    return jax.vmap(physical)(u), jax.vmap(jax.jacfwd(physical))(u)
+
+
 @functools.partial(jax.jit, static_argnames=("steps", "polish_steps", "model", "jacobian"))
 def _fit_core(u0, dataset, table, concentration, learning_rate, *, steps, polish_steps, model,
               jacobian):
@@ -290,9 +305,9 @@ def _fit_core(u0, dataset, table, concentration, learning_rate, *, steps, polish
     # −∇² log p = n_rows ∇²f by central differences of the exact gradient
     hess = (grads_h[:, :dim] - grads_h[:, dim:]) / (2.0 * eps) * n_rows
     hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
-    jac = jax.vmap(jax.jacfwd(lambda v: as_array(to_physical(v, dataset))))(bfgs["x"])
+    theta, jac = _theta_and_jacobian(bfgs["x"], dataset)
     lp = jnp.where(jnp.isfinite(bfgs["f"]), -bfgs["f"] * n_rows, -jnp.inf)
-    return bfgs["x"], lp, bfgs["ll"], bfgs["g"] * n_rows, hess, jac, bfgs["done"]
+    return bfgs["x"], lp, bfgs["ll"], bfgs["g"] * n_rows, hess, theta, jac, bfgs["done"]
 
 
 def fit_map(dataset, *, key, table=None, n_starts=32, steps=100, polish_steps=200,
@@ -340,65 +355,240 @@ def fit_map(dataset, *, key, table=None, n_starts=32, steps=100, polish_steps=20
                     jacobian=bool(jacobian))
     out = jax.block_until_ready(out)
     wall = time.perf_counter() - t0
-    u, lp, ll, grad, hess, jac, done = (np.asarray(x) for x in out)
+    u, lp, ll, grad, hess, theta, jac, done = (np.asarray(x) for x in out)
     best = int(np.argmax(lp))
-    return _laplace(u, lp, ll, best, grad[best], hess[best], jac[best], done, dataset, wall)
+    return _laplace(u, lp, ll, best, grad[best], hess[best], theta[best], jac[best], done, wall)
 
 
-@functools.partial(jax.jit, static_argnames=("n_starts", "steps", "polish_steps"))
-def _fit_core_batch(keys, data, table, learning_rate, *, n_starts, steps, polish_steps):
-    """:func:`_fit_core` (Poisson, u-mode) vmapped over datasets, the starts drawn inside."""
-    def one(key, d):
-        u0 = sample_prior(key, d, n_starts)
-        return _fit_core(u0, d, table, None, learning_rate, steps=steps, polish_steps=polish_steps,
-                         model="poisson", jacobian=True)
+_ETA_STEPS = 30
+"""Safeguarded Newton steps to η's conditional mode (fixed: one compiled loop; bisection in logit η
+bounds the error by 80/2^30 in u₀ even when every Newton step is refused)."""
+
+
+def _eta_mode(s, d, k):
+    """u₀ = logit η at the maximum over η ∈ (0, 1) of Σ log Poisson(k | η s + d) + log η(1 − η).
+
+    That function of η (the u-density's η part: the uniform prior times dη/du₀) is concave, so its
+    mode is the root of its decreasing derivative: Newton steps in η, each kept only inside the
+    bracket (in u₀) that the signs of the derivative maintain, else the bracket's midpoint.
+    """
+    def body(_, state):
+        u, lo, hi = state
+        eta = jax.nn.sigmoid(u)
+        mu = jnp.maximum(eta * s + d, 1e-300)
+        slope = jnp.sum(k * s / mu - s) + 1.0 / eta - 1.0 / (1.0 - eta)
+        curv = -jnp.sum(k * (s / mu) ** 2) - 1.0 / eta**2 - 1.0 / (1.0 - eta) ** 2
+        lo, hi = jnp.where(slope > 0, u, lo), jnp.where(slope > 0, hi, u)
+        u_new = jax.scipy.special.logit(eta - slope / curv)
+        inside = (u_new >= lo) & (u_new <= hi)   # a converged step may land on a bracket end
+        return jnp.where(inside, u_new, 0.5 * (lo + hi)), lo, hi
+
+    start = jnp.clip((jnp.sum(k) - jnp.sum(d)) / jnp.maximum(jnp.sum(s), 1e-300), 1e-6, 1.0 - 1e-6)
+    bound = jnp.asarray(40.0)
+    return jax.lax.fori_loop(0, _ETA_STEPS, body, (jax.scipy.special.logit(start), -bound, bound))[0]
+
+
+def _signal(u, dataset, table):
+    """Signal counts of every row at η = 1 (dark counts excluded) at the geometry of ``u`` (4,)."""
+    params = to_physical(jnp.clip(u, -U_BOUND, U_BOUND), dataset)
+    return jaxqpc.photon_counts(
+        dataset.power, eta=1.0 / len(dataset.dark_rate), R0=params["R0"], Lc=params["Lc"], h=params["h"],
+        source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
+        bin_time=dataset.bin_time, dark_rate=0.0, spectrum=table,
+        lattice_temperature=dataset.lattice_temperature, heat_fraction=dataset.heat_fraction)
+
+
+def _log_prior_u(u, dataset):
+    """log π(θ(u)) + log|det ∂θ/∂u| and the wall beyond :data:`U_BOUND` (no physics)."""
+    inner = jnp.clip(u, -U_BOUND, U_BOUND)
+    params, log_det = to_physical_and_log_det(inner, dataset)
+    return log_prior(params) + log_det - 0.5 * jnp.sum((u - inner) ** 2)
+
+
+def _poisson(counts, mu):
+    return jnp.sum(xlogy(counts, mu) - mu - gammaln(counts + 1.0))
+
+
+def _screen(u, dataset, table):
+    """Prior draws ``u`` (n, 4) with u₀ at η's conditional mode, and their log p(u | data) (n,)."""
+    def one(ui):
+        s = _signal(ui, dataset, table)
+        d = dataset.bin_time * dataset.dark_rate_per_row
+        ui = ui.at[0].set(_eta_mode(s, d, dataset.counts))
+        lp = _poisson(dataset.counts, jax.nn.sigmoid(ui[0]) * s + d) + _log_prior_u(ui, dataset)
+        return ui, jnp.where(jnp.isfinite(lp), lp, -jnp.inf)
+
+    return jax.vmap(one)(u)
+
+
+def _lm_evaluate(u, profile, dataset, table):
+    """−log p(u | data), its gradient and Gauss–Newton Hessian, the log-likelihood and the point.
+
+    With ``profile``, u₀ is first moved to η's conditional mode (:func:`_eta_mode`) and the Hessian
+    returned is that of the profile over (u₁, u₂, u₃), the Schur complement of the u₀ block (row and
+    column 0 then zero): the η–geometry valley, along which a step in all four coordinates curves
+    out of the valley, is solved exactly instead. The expected counts' Jacobian ∂μ/∂u comes from
+    forward-mode autodiff of the signal (three tangents; η's column is σ'(u₀) s), so the gradient
+    −Jᵀ(k/μ − 1) − ∇ log π is exact; the Hessian keeps the likelihood's Jᵀ diag(k/μ²) J (exact at a
+    perfect fit) and the prior's exact Hessian.
+    """
+    d = dataset.bin_time * dataset.dark_rate_per_row
+    k = dataset.counts
+    # the signal and its Jacobian in (u₁, u₂, u₃) in one forward-mode pass; μ is linear in σ(u₀)
+    ds, s = jax.jacfwd(lambda v: (lambda x: (x, x))(_signal(u.at[1:].set(v), dataset, table)),
+                       has_aux=True)(u[1:])
+    u = u.at[0].set(jnp.where(profile, _eta_mode(s, d, k), u[0]))
+    eta = jax.nn.sigmoid(jnp.clip(u[0], -U_BOUND, U_BOUND))
+    m = eta * s + d
+    jac = jnp.concatenate([(eta * (1.0 - eta) * s)[:, None], eta * ds], axis=1)
+    safe = jnp.maximum(m, 1e-300)
+    ll = _poisson(k, m)
+    prior_value, prior_grad = jax.value_and_grad(_log_prior_u)(u, dataset)
+    grad = -(jac.T @ (k / safe - 1.0)) - prior_grad
+    hess = jac.T @ (jac * (k / safe**2)[:, None]) - jax.hessian(_log_prior_u)(u, dataset)
+    schur = hess - jnp.outer(hess[:, 0], hess[0, :]) / jnp.where(hess[0, 0] > 0, hess[0, 0], 1.0)
+    schur = schur.at[0, :].set(0.0).at[:, 0].set(0.0)
+    return -(ll + prior_value), grad, jnp.where(profile, schur, hess), ll, u
+
+
+def _lm_step(g, hess, lam, done, max_step=2.0):
+    """Levenberg–Marquardt step −(H + λ |diag H|)⁻¹ g, at most ``max_step`` long (u units); with the
+    profile's Hessian (row and column 0 zero) the step leaves u₀ alone."""
+    free = jnp.diag(hess) != 0
+    damped = hess + jnp.diag(jnp.where(free, lam * jnp.abs(jnp.diag(hess)) + 1e-9, 1.0))
+    step = jnp.where(free, -jnp.linalg.solve(damped, jnp.where(free, g, 0.0)), 0.0)
+    step = jnp.where(jnp.all(jnp.isfinite(step)), step, -g)
+    step = step * jnp.minimum(1.0, max_step / jnp.maximum(jnp.linalg.norm(step), 1e-300))
+    return jnp.where(done, 0.0, step)
+
+
+@functools.partial(jax.jit, static_argnames=("n_screen", "n_starts", "steps"))
+def _fit_core_batch(keys, data, table, *, n_screen, n_starts, steps):
+    """The structured MAP of every dataset in ``data`` (leaves (B, ...)): ``n_screen`` prior draws with
+    η at its conditional mode, ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best
+    (one evaluation each: a refused step raises λ, an accepted one lowers it), then the Laplace
+    Hessian by central differences of the exact gradient. Returns :func:`_fit_core`'s outputs."""
+    dim = len(PARAM_NAMES)
+    eps = _HESSIAN_STEP
+    offsets = jnp.concatenate([eps * jnp.eye(dim), -eps * jnp.eye(dim)])
+
+    def one(key, dataset):
+        u, lp = _screen(sample_prior(key, dataset, n_screen), dataset, table)
+        u0 = u[jax.lax.top_k(lp, n_starts)[1]]
+        evaluate = jax.vmap(lambda x, profile: _lm_evaluate(x, profile, dataset, table), (0, None))
+
+        def body(carry, t):
+            x, f, g, hess, ll, lam, nu, done, step, grads_h = carry
+            j = jnp.clip(t - steps - 1, 0, 2 * dim - 1)
+            fitting = t <= steps
+            points = jnp.where(t == 0, u0, jnp.where(fitting, x + step, x + offsets[j]))
+            ft, gt, ht, llt, points = evaluate(points, fitting)
+            ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), -1) & jnp.all(jnp.isfinite(ht), (-2, -1))
+            accept = fitting & ok & ((t == 0) | (ft <= f)) & ~done
+            # damping (Nielsen 1999): by the gain ratio of the actual to the predicted decrease
+            predicted = -jnp.sum(g * step, -1) - 0.5 * jnp.einsum("ni,nij,nj->n", step, hess, step)
+            gain = jnp.where(ok, (f - ft) / jnp.maximum(predicted, 1e-300), -1.0)
+            lam = jnp.where(t == 0, 1e-3, jnp.where(
+                accept, lam * jnp.clip(1.0 - (2.0 * gain - 1.0) ** 3, 1.0 / 3.0, 1.0), lam * nu))
+            lam = jnp.clip(lam, 1e-9, 1e12)
+            nu = jnp.where(accept | (t == 0), 2.0, 2.0 * nu)
+            pick = lambda a, b: jnp.where(accept.reshape(accept.shape + (1,) * (a.ndim - 1)), a, b)
+            x, f, g, hess, ll = pick(points, x), pick(ft, f), pick(gt, g), pick(ht, hess), pick(llt, ll)
+            done = done | (fitting & (jnp.max(jnp.abs(g), -1) < 1e-7))
+            step = jax.vmap(_lm_step)(g, hess, lam, done)
+            grads_h = jnp.where(fitting, grads_h, grads_h.at[:, j].set(gt))
+            return (x, f, g, hess, ll, lam, nu, done, step, grads_h), None
+
+        n = n_starts
+        carry = (u0, jnp.full(n, jnp.inf), jnp.zeros((n, dim)), jnp.zeros((n, dim, dim)), jnp.zeros(n),
+                 jnp.full(n, 1e-3), jnp.full(n, 2.0), jnp.zeros(n, bool), jnp.zeros((n, dim)),
+                 jnp.zeros((n, 2 * dim, dim)))
+        (x, f, g, _, ll, _, _, done, _, grads_h), _ = jax.lax.scan(body, carry, jnp.arange(steps + 1 + 2 * dim))
+        hess = (grads_h[:, :dim] - grads_h[:, dim:]) / (2.0 * eps)
+        hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
+        theta, jac = _theta_and_jacobian(x, dataset)
+        return x, jnp.where(jnp.isfinite(f), -f, -jnp.inf), ll, g, hess, theta, jac, done
 
     return jax.vmap(one)(keys, data)
 
 
-def fit_map_batch(datasets, *, key, table=None, n_starts=32, steps=100, polish_steps=200, learning_rate=0.2,
-                  batch_size=64):
-    """:func:`fit_map` of many datasets (Poisson, the u-mode): datasets × starts in one compiled call.
+def _validate_circuits(datasets):
+    """Every row's power possible in its circuit (a power above V_s²/4R_s raises eagerly): one call for
+    all rows, and on an error one per dataset, so that the error is the first bad dataset's."""
+    column = lambda f: np.concatenate([np.broadcast_to(np.asarray(f(d), dtype=float), (d.n_rows,)) for d in datasets])
+    try:
+        jaxqpc.conductance_from_power(column(lambda d: d.power), column(lambda d: d.source_voltage),
+                                      column(lambda d: d.series_resistance))
+    except ValueError:
+        for d in datasets:
+            jaxqpc.conductance_from_power(d.power, d.source_voltage, d.series_resistance)
+        raise
 
-    Datasets of the same shape (rows, detectors) are fitted together in batches of ``batch_size``
-    (the last padded with copies), so one compilation serves a whole group; each dataset's starts
-    are drawn from its prior with ``jax.random.split(key, len(datasets))[i]``, as
-    ``fit_map(dataset, key=that key, n_starts=n_starts)`` draws them, and its result is that fit's
-    (to round-off). Returns a list of :class:`MapResult` in the order of ``datasets``; ``wall_s``
-    is each batch's wall time divided by its number of datasets.
+
+def fit_map_batch(datasets, *, key, table=None, n_screen=64, n_starts=2, steps=60, batch_size=64):
+    """The MAP (Poisson, the u-mode, as :func:`fit_map`) of many datasets, using the model's structure.
+
+    The expected counts are linear in η, μ_i = η s_i(θ) + d_i, so for any θ = (Lc, R0, h) the
+    density's η part is concave and its mode a 1-D root (:func:`_eta_mode`, no physics). Each dataset
+    (rows with equal power, counting time and dark rate merged first, exactly:
+    :func:`inference.quadrature.merge_rows`, which halves the physics of two detectors) gets:
+
+    1. ``n_screen`` draws from its prior, η moved to its conditional mode (one physics evaluation
+       each): the η–geometry degeneracy and the "no signal" plateau, where :func:`fit_map` needs
+       Adam, are gone;
+    2. ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best of them, on the profile
+       over (Lc, R0, h) with η at its conditional mode (:func:`_lm_evaluate`: exact gradient,
+       Gauss–Newton Hessian, one evaluation with three forward-mode tangents per iteration; the
+       damping follows the gain ratio, Nielsen 1999);
+    3. the Laplace Hessian by central differences of the exact gradient, as :func:`fit_map`.
+
+    Datasets of the same merged shape (rows, detectors) are fitted together in batches of
+    ``batch_size`` (the last padded with copies), vmapped over datasets and starts in one compiled
+    call; dataset i draws with ``jax.random.split(key, len(datasets))[i]``. The mode is
+    :func:`fit_map`'s (``tests/test_inference_fit.py::test_map_batch_finds_the_mode_of_fit_map``); where
+    ``steps`` did not suffice, ``start_converged`` is false (the gradient is above 1e-7). The
+    multi-start statistics count the ``n_starts`` runs. Returns a list of :class:`MapResult` in the
+    order of ``datasets`` (log posterior and log-likelihood of the original rows); ``wall_s`` is each
+    batch's wall time divided by its number of datasets. Agreement with :func:`fit_map` and
+    throughput: docs/batch-gpu.md.
     """
+    from .quadrature import merge_rows
+
     if table is None:
         table = jaxqpc.YieldTable()
-    if int(steps) < 1 or int(polish_steps) < 0:
-        raise ValueError(f"need `steps` >= 1 and `polish_steps` >= 0, got {steps}, {polish_steps}")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size}")
+    for name, value, low in (("n_screen", n_screen, 1), ("n_starts", n_starts, 1), ("steps", steps, 0),
+                             ("batch_size", batch_size, 1)):
+        if int(value) != value or value < low:
+            raise ValueError(f"`{name}` must be an integer >= {low}, got {value}")
+    if n_starts > n_screen:
+        raise ValueError(f"`n_starts` ({n_starts}) cannot exceed `n_screen` ({n_screen})")
     datasets = list(datasets)
-    for d in datasets:  # validates the data eagerly (e.g. a power above V_s²/4R_s raises here)
-        jaxqpc.conductance_from_power(d.power, d.source_voltage, d.series_resistance)
+    _validate_circuits(datasets)
     keys = jax.random.split(key, len(datasets))
-    shapes = [(d.n_rows, len(d.dark_rate)) for d in datasets]
+    merged = [merge_rows(d) for d in datasets]
+    shapes = [(m.n_rows, len(m.dark_rate)) for m, _ in merged]
     out = [None] * len(datasets)
     for shape in sorted(set(shapes)):
         group = [i for i, s in enumerate(shapes) if s == shape]
         for start in range(0, len(group), int(batch_size)):
             part = group[start:start + int(batch_size)]
             padded = part + [part[0]] * (min(int(batch_size), len(group)) - len(part))
-            data = jax.tree.map(lambda *x: jnp.stack(x), *[_as_arrays(datasets[i]) for i in padded])
+            data = jax.tree.map(lambda *x: np.stack(x), *[_as_arrays(merged[i][0], np) for i in padded])
             t0 = time.perf_counter()
             res = jax.block_until_ready(_fit_core_batch(
-                keys[np.asarray(padded)], data, table, jnp.asarray(learning_rate, dtype=float),
-                n_starts=int(n_starts), steps=int(steps), polish_steps=int(polish_steps)))
+                keys[np.asarray(padded)], data, table, n_screen=int(n_screen), n_starts=int(n_starts),
+                steps=int(steps)))
             wall = (time.perf_counter() - t0) / len(part)
-            u, lp, ll, grad, hess, jac, done = (np.asarray(x) for x in res)
+            u, lp, ll, grad, hess, theta, jac, done = (np.asarray(x) for x in res)
             for j, i in enumerate(part):
+                offset = merged[i][1]
                 best = int(np.argmax(lp[j]))
-                out[i] = _laplace(u[j], lp[j], ll[j], best, grad[j, best], hess[j, best], jac[j, best], done[j],
-                                  datasets[i], wall)
+                out[i] = _laplace(u[j], lp[j] + offset, ll[j] + offset, best, grad[j, best], hess[j, best],
+                                  theta[j, best], jac[j, best], done[j], wall)
     return out
 
 
-def _laplace(u, lp, ll, best, grad, hess, jac, done, dataset, wall):
+def _laplace(u, lp, ll, best, grad, hess, theta, jac, done, wall):
     n = len(PARAM_NAMES)
     nan = np.full((n, n), np.nan)
     ok = bool(np.all(np.isfinite(hess)))
@@ -410,7 +600,6 @@ def _laplace(u, lp, ll, best, grad, hess, jac, done, dataset, wall):
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     u_best = u[best]
-    theta = np.asarray(as_array(to_physical(u_best, dataset)))
     return MapResult(
         params={k: float(theta[i]) for i, k in enumerate(PARAM_NAMES)},
         u=u_best, log_posterior=float(lp[best]), log_likelihood=float(ll[best]),
