@@ -466,7 +466,8 @@ def _lm_step(g, hess, lam, done, max_step=2.0):
 def _fit_core_batch(keys, data, table, *, n_screen, n_starts, steps):
     """The structured MAP of every dataset in ``data`` (leaves (B, ...)): ``n_screen`` prior draws with
     η at its conditional mode, ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best
-    (one evaluation each: a refused step raises λ, an accepted one lowers it), then the Laplace
+    (one evaluation each: a refused step raises λ, an accepted one lowers it as far as the step's
+    gain ratio allows), then the Laplace
     Hessian by central differences of the exact gradient. Returns :func:`_fit_core`'s outputs."""
     dim = len(PARAM_NAMES)
     eps = _HESSIAN_STEP
