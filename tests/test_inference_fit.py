@@ -384,10 +384,13 @@ def test_map_batch_finds_the_mode_of_fit_map(table, example):
     """fit_map_batch (η at its conditional mode, Levenberg–Marquardt from the best screened draws,
     merged rows) against fit_map (32 starts of Adam + BFGS on the original rows, no structure used):
     the same mode and Laplace covariance; the batch's log-likelihood is that of the original rows.
-    The example and two simulated datasets, in batches of two (the last padded with a copy)."""
+    The example and two copies with counts redrawn (Poisson, mean the example's counts): one merged
+    shape, so one compilation; in batches of two (the last padded with a copy)."""
     from inference.optimize import fit_map_batch
 
-    sets = [example] + [_brief_dataset(table, seed=s) for s in (1, 2)]
+    redrawn = [eqx.tree_at(lambda d: d.counts, example, jnp.asarray(
+        np.random.default_rng(s).poisson(np.asarray(example.counts)), dtype=float)) for s in (1, 2)]
+    sets = [example] + redrawn
     batch = fit_map_batch(sets, key=jax.random.PRNGKey(7), table=table, batch_size=2)
     for i, (ds, b) in enumerate(zip(sets, batch)):
         single = fit_map(ds, key=jax.random.PRNGKey(i), table=table, n_starts=N_STARTS)
