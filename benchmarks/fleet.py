@@ -30,6 +30,7 @@ Usage (from the repository root; not part of the test suite)::
 """
 
 import argparse
+import functools
 import os
 import time
 
@@ -126,8 +127,6 @@ def scaling(table, sizes):
 
 
 def map_scaling(table, sizes, n_scipy, n_starts, steps):
-    import functools
-
     from inference.optimize import fit_map_batch
 
     fit = functools.partial(fit_map_batch, table=table, n_starts=n_starts, steps=steps)

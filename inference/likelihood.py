@@ -59,7 +59,7 @@ from jax.scipy.special import gammaln, xlogy
 
 import jaxqpc
 
-from .params import (LOG10_H_RANGE, MAX_LENGTH_RATIO, min_radius_nm, to_physical_and_log_det,
+from .params import (LOG10_H_RANGE, MAX_LENGTH_RATIO, min_radius_nm, to_physical, to_physical_and_log_det,
                      to_unconstrained)
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "log_prior",
     "log_posterior",
     "log_posterior_unconstrained",
+    "log_prior_unconstrained",
     "U_BOUND",
     "sample_prior",
     "counts_log_pmf",
@@ -240,11 +241,19 @@ def log_posterior_unconstrained(u, dataset, table, *, model="poisson", concentra
         dataset, table, model, concentration: as :func:`log_likelihood`.
     """
     u = jnp.asarray(u, dtype=float)
+    params = to_physical(jnp.clip(u, -U_BOUND, U_BOUND), dataset, h)
+    return log_likelihood(params, dataset, table, model=model, concentration=concentration) \
+        + log_prior_unconstrained(u, dataset, h=h)
+
+
+def log_prior_unconstrained(u, dataset, *, h=None):
+    """log π(θ(u)) + log|det ∂θ/∂u|: the prior part of :func:`log_posterior_unconstrained` (no
+    physics), with its wall beyond :data:`U_BOUND`."""
+    u = jnp.asarray(u, dtype=float)
     inner = jnp.clip(u, -U_BOUND, U_BOUND)
     params, log_det = to_physical_and_log_det(inner, dataset, h)
     wall = -0.5 * jnp.sum((u - inner) ** 2, axis=-1)
-    return log_posterior(params, dataset, table, model=model, concentration=concentration,
-                         h_fixed=h is not None) + log_det + wall
+    return log_prior(params, h_fixed=h is not None) + log_det + wall
 
 
 def sample_prior(key, dataset, n, h=None):

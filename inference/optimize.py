@@ -72,11 +72,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from jax.scipy.special import gammaln, xlogy
 
 import jaxqpc
 
-from .likelihood import U_BOUND, log_likelihood, log_prior, sample_prior
+from .likelihood import U_BOUND, counts_log_pmf, log_likelihood, log_prior, log_prior_unconstrained, sample_prior
 from .params import PARAM_NAMES, as_array, to_physical, to_physical_and_log_det
 
 __all__ = ["MapResult", "fit_map", "fit_map_batch", "laplace_draws"]
@@ -398,24 +397,14 @@ def _signal(u, dataset, table):
         lattice_temperature=dataset.lattice_temperature, heat_fraction=dataset.heat_fraction)
 
 
-def _log_prior_u(u, dataset):
-    """log π(θ(u)) + log|det ∂θ/∂u| and the wall beyond :data:`U_BOUND` (no physics)."""
-    inner = jnp.clip(u, -U_BOUND, U_BOUND)
-    params, log_det = to_physical_and_log_det(inner, dataset)
-    return log_prior(params) + log_det - 0.5 * jnp.sum((u - inner) ** 2)
-
-
-def _poisson(counts, mu):
-    return jnp.sum(xlogy(counts, mu) - mu - gammaln(counts + 1.0))
-
-
 def _screen(u, dataset, table):
     """Prior draws ``u`` (n, 4) with u₀ at η's conditional mode, and their log p(u | data) (n,)."""
     def one(ui):
         s = _signal(ui, dataset, table)
         d = dataset.bin_time * dataset.dark_rate_per_row
         ui = ui.at[0].set(_eta_mode(s, d, dataset.counts))
-        lp = _poisson(dataset.counts, jax.nn.sigmoid(ui[0]) * s + d) + _log_prior_u(ui, dataset)
+        lp = jnp.sum(counts_log_pmf(dataset.counts, jax.nn.sigmoid(ui[0]) * s + d)) + log_prior_unconstrained(
+            ui, dataset)
         return ui, jnp.where(jnp.isfinite(lp), lp, -jnp.inf)
 
     return jax.vmap(one)(u)
@@ -434,18 +423,20 @@ def _lm_evaluate(u, profile, dataset, table):
     """
     d = dataset.bin_time * dataset.dark_rate_per_row
     k = dataset.counts
-    # the signal and its Jacobian in (u₁, u₂, u₃) in one forward-mode pass; μ is linear in σ(u₀)
-    ds, s = jax.jacfwd(lambda v: (lambda x: (x, x))(_signal(u.at[1:].set(v), dataset, table)),
-                       has_aux=True)(u[1:])
+    def signal(v):  # and, as its aux, the value: the signal and its Jacobian in one forward pass
+        s = _signal(u.at[1:].set(v), dataset, table)
+        return s, s
+
+    ds, s = jax.jacfwd(signal, has_aux=True)(u[1:])   # (u₁, u₂, u₃); μ is linear in σ(u₀)
     u = u.at[0].set(jnp.where(profile, _eta_mode(s, d, k), u[0]))
     eta = jax.nn.sigmoid(jnp.clip(u[0], -U_BOUND, U_BOUND))
     m = eta * s + d
     jac = jnp.concatenate([(eta * (1.0 - eta) * s)[:, None], eta * ds], axis=1)
     safe = jnp.maximum(m, 1e-300)
-    ll = _poisson(k, m)
-    prior_value, prior_grad = jax.value_and_grad(_log_prior_u)(u, dataset)
+    ll = jnp.sum(counts_log_pmf(k, m))
+    prior_value, prior_grad = jax.value_and_grad(log_prior_unconstrained)(u, dataset)
     grad = -(jac.T @ (k / safe - 1.0)) - prior_grad
-    hess = jac.T @ (jac * (k / safe**2)[:, None]) - jax.hessian(_log_prior_u)(u, dataset)
+    hess = jac.T @ (jac * (k / safe**2)[:, None]) - jax.hessian(log_prior_unconstrained)(u, dataset)
     schur = hess - jnp.outer(hess[:, 0], hess[0, :]) / jnp.where(hess[0, 0] > 0, hess[0, 0], 1.0)
     schur = schur.at[0, :].set(0.0).at[:, 0].set(0.0)
     return -(ll + prior_value), grad, jnp.where(profile, schur, hess), ll, u

@@ -105,8 +105,8 @@ C_SLICES = 8
 """Equal intervals of log₁₀ h (one slice each) before they are refined."""
 MAX_SLICES = 24
 SPLIT_TOLERANCE = 5e-3
-"""An interval of log₁₀ h is halved while its share of the mass times the change (nats, at most 1)
-of the slice evidence towards its neighbours exceeds this."""
+"""Both intervals of log₁₀ h beside a boundary are halved while their combined share of the mass
+times the change (nats, at most 1) of the slice evidence across it exceeds this."""
 ZOOM_LEVELS = 4
 """Zoom levels at least; more while the box still has to grow, up to :data:`MAX_ZOOM_LEVELS`."""
 MAX_ZOOM_LEVELS = 16
