@@ -52,6 +52,8 @@ ORDER = (
     "test_special.py",
     "test_yield_table.py",
     "test_package.py",
+    "test_notebook_gradient_design.py",
+    "test_notebook_gpu_batch_inference.py",
     "test_notebook_bayesian_fitting.py",
     "test_notebook_paper_figures.py",
 )
