@@ -50,7 +50,7 @@ inside the domain).
 Many datasets: :func:`fit_map_batch` finds the same mode with the model's
 structure instead of many starts (η at its conditional mode, a 1-D concave
 problem; Levenberg–Marquardt on the profile over (Lc, R0, h) from the best of
-64 screened prior draws; rows merged), vmapped over datasets: about 100× fewer
+32 screened prior draws; rows merged), vmapped over datasets: about 100× fewer
 physics evaluations per fit. :func:`fit_map` stays the general path (negative
 binomial, ``jacobian=False``, chosen starts).
 
@@ -101,7 +101,8 @@ class MapResult(eqx.Module):
         start_log_posterior: (n_starts,) final objective of each start (same convention).
         start_log_likelihood: (n_starts,) final log-likelihood of each start.
         start_u: (n_starts, 4) final ``u`` of each start.
-        start_converged: (n_starts,) bool, BFGS met its gradient (or step) tolerance.
+        start_converged: (n_starts,) bool, the start converged (:func:`fit_map`: BFGS met its gradient
+            or step tolerance; :func:`fit_map_batch`: :data:`DECREMENT_TOLERANCE`).
         wall_s: wall time of the (compiled) fit, including the first call's compilation.
     """
 
@@ -453,55 +454,93 @@ def _lm_step(g, hess, lam, done, max_step=2.0):
     return jnp.where(done, 0.0, step)
 
 
-@functools.partial(jax.jit, static_argnames=("n_screen", "n_starts", "steps"))
-def _fit_core_batch(keys, data, table, *, n_screen, n_starts, steps):
-    """The structured MAP of every dataset in ``data`` (leaves (B, ...)): ``n_screen`` prior draws with
-    η at its conditional mode, ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best
-    (one evaluation each: a refused step raises λ, an accepted one lowers it as far as the step's
-    gain ratio allows), then the Laplace
-    Hessian by central differences of the exact gradient. Returns :func:`_fit_core`'s outputs."""
+DECREMENT_TOLERANCE = 1e-9
+"""A Levenberg–Marquardt run has converged when its Newton decrement ½ gᵀH⁻¹g (the decrease in
+nats a full Gauss–Newton step would still give; H positive definite) is below this, or |g| < 1e-7."""
+LM_ROUND = 5
+"""Levenberg–Marquardt iterations per compiled call of :func:`fit_map_batch`; between rounds the
+datasets whose best run has converged leave the batch."""
+
+
+def _lm_converged(g, hess):
+    newton = -jnp.linalg.solve(hess + jnp.diag(jnp.where(jnp.diag(hess) != 0, 0.0, 1.0)), g)
+    decrement = -0.5 * jnp.sum(g * newton)
+    return ((decrement >= 0) & (decrement < DECREMENT_TOLERANCE)) | (jnp.max(jnp.abs(g)) < 1e-7)
+
+
+@functools.partial(jax.jit, static_argnames=("n_screen", "n_starts"))
+def _lm_start(keys, data, table, *, n_screen, n_starts):
+    """Screen ``n_screen`` prior draws of every dataset in ``data`` (leaves (B, ...)), η at its
+    conditional mode, and start Levenberg–Marquardt at the ``n_starts`` best: the state (B, n_starts, ...)."""
+    def one(key, dataset):
+        u, lp = _screen(sample_prior(key, dataset, n_screen), dataset, table)
+        f, g, hess, ll, x = jax.vmap(lambda p: _lm_evaluate(p, True, dataset, table))(
+            u[jax.lax.top_k(lp, n_starts)[1]])
+        ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g), -1) & jnp.all(jnp.isfinite(hess), (-2, -1))
+        f = jnp.where(ok, f, jnp.inf)
+        lam, nu = jnp.full(n_starts, 1e-3), jnp.full(n_starts, 2.0)
+        done = jax.vmap(_lm_converged)(g, hess) & ok
+        step = jax.vmap(_lm_step)(g, hess, lam, done)
+        return x, f, g, hess, ll, lam, nu, done, step
+
+    return jax.vmap(one)(keys, data)
+
+
+@jax.jit
+def _lm_round(state, data, table, steps):
+    """``steps`` (traced) Levenberg–Marquardt iterations of every run in ``state``: one evaluation
+    each; a refused step raises λ, an accepted one lowers it as far as the step's gain ratio allows
+    (Nielsen 1999)."""
+    def one(state, dataset):
+        evaluate = jax.vmap(lambda p: _lm_evaluate(p, True, dataset, table))
+
+        def body(_, state):
+            x, f, g, hess, ll, lam, nu, done, step = state
+            ft, gt, ht, llt, points = evaluate(x + step)
+            ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), -1) & jnp.all(jnp.isfinite(ht), (-2, -1))
+            accept = ok & (ft <= f) & ~done
+            predicted = -jnp.sum(g * step, -1) - 0.5 * jnp.einsum("ni,nij,nj->n", step, hess, step)
+            gain = jnp.where(ok, (f - ft) / jnp.maximum(predicted, 1e-300), -1.0)
+            lam = jnp.clip(jnp.where(accept, lam * jnp.clip(1.0 - (2.0 * gain - 1.0) ** 3, 1.0 / 3.0, 1.0),
+                                     lam * nu), 1e-9, 1e12)
+            nu = jnp.where(accept, 2.0, 2.0 * nu)
+            pick = lambda a, b: jnp.where(accept.reshape(accept.shape + (1,) * (a.ndim - 1)), a, b)
+            x, f, g, hess, ll = pick(points, x), pick(ft, f), pick(gt, g), pick(ht, hess), pick(llt, ll)
+            done = done | (accept & jax.vmap(_lm_converged)(g, hess))
+            return x, f, g, hess, ll, lam, nu, done, jax.vmap(_lm_step)(g, hess, lam, done)
+
+        return jax.lax.fori_loop(0, steps, body, state)
+
+    return jax.vmap(one)(state, data)
+
+
+@jax.jit
+def _lm_finish(x, data, table):
+    """The Laplace Hessian of every dataset's run at ``x`` (B, 4) by central differences of the exact
+    gradient, and the physical parameters with their Jacobian."""
     dim = len(PARAM_NAMES)
     eps = _HESSIAN_STEP
     offsets = jnp.concatenate([eps * jnp.eye(dim), -eps * jnp.eye(dim)])
 
-    def one(key, dataset):
-        u, lp = _screen(sample_prior(key, dataset, n_screen), dataset, table)
-        u0 = u[jax.lax.top_k(lp, n_starts)[1]]
-        evaluate = jax.vmap(lambda x, profile: _lm_evaluate(x, profile, dataset, table), (0, None))
+    def one(x, dataset):
+        grads = jax.vmap(lambda p: _lm_evaluate(p, False, dataset, table)[1])(x + offsets)
+        hess = (grads[:dim] - grads[dim:]) / (2.0 * eps)
+        theta, jac = jax.tree.map(lambda a: a[0], _theta_and_jacobian(x[None], dataset))
+        return 0.5 * (hess + hess.T), theta, jac
 
-        def body(carry, t):
-            x, f, g, hess, ll, lam, nu, done, step, grads_h = carry
-            j = jnp.clip(t - steps - 1, 0, 2 * dim - 1)
-            fitting = t <= steps
-            points = jnp.where(t == 0, u0, jnp.where(fitting, x + step, x + offsets[j]))
-            ft, gt, ht, llt, points = evaluate(points, fitting)
-            ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), -1) & jnp.all(jnp.isfinite(ht), (-2, -1))
-            accept = fitting & ok & ((t == 0) | (ft <= f)) & ~done
-            # damping (Nielsen 1999): by the gain ratio of the actual to the predicted decrease
-            predicted = -jnp.sum(g * step, -1) - 0.5 * jnp.einsum("ni,nij,nj->n", step, hess, step)
-            gain = jnp.where(ok, (f - ft) / jnp.maximum(predicted, 1e-300), -1.0)
-            lam = jnp.where(t == 0, 1e-3, jnp.where(
-                accept, lam * jnp.clip(1.0 - (2.0 * gain - 1.0) ** 3, 1.0 / 3.0, 1.0), lam * nu))
-            lam = jnp.clip(lam, 1e-9, 1e12)
-            nu = jnp.where(accept | (t == 0), 2.0, 2.0 * nu)
-            pick = lambda a, b: jnp.where(accept.reshape(accept.shape + (1,) * (a.ndim - 1)), a, b)
-            x, f, g, hess, ll = pick(points, x), pick(ft, f), pick(gt, g), pick(ht, hess), pick(llt, ll)
-            done = done | (fitting & (jnp.max(jnp.abs(g), -1) < 1e-7))
-            step = jax.vmap(_lm_step)(g, hess, lam, done)
-            grads_h = jnp.where(fitting, grads_h, grads_h.at[:, j].set(gt))
-            return (x, f, g, hess, ll, lam, nu, done, step, grads_h), None
+    return jax.vmap(one)(x, data)
 
-        n = n_starts
-        carry = (u0, jnp.full(n, jnp.inf), jnp.zeros((n, dim)), jnp.zeros((n, dim, dim)), jnp.zeros(n),
-                 jnp.full(n, 1e-3), jnp.full(n, 2.0), jnp.zeros(n, bool), jnp.zeros((n, dim)),
-                 jnp.zeros((n, 2 * dim, dim)))
-        (x, f, g, _, ll, _, _, done, _, grads_h), _ = jax.lax.scan(body, carry, jnp.arange(steps + 1 + 2 * dim))
-        hess = (grads_h[:, :dim] - grads_h[:, dim:]) / (2.0 * eps)
-        hess = 0.5 * (hess + jnp.swapaxes(hess, -1, -2))
-        theta, jac = _theta_and_jacobian(x, dataset)
-        return x, jnp.where(jnp.isfinite(f), -f, -jnp.inf), ll, g, hess, theta, jac, done
 
-    return jax.vmap(one)(keys, data)
+def _in_batches(fn, indices, size, *arrays):
+    """``fn(*[a[part] for a in arrays])`` over ``indices`` in parts of ``size`` (each padded to it with
+    copies of its first index: one compiled shape); outputs (NumPy) in the order of ``indices``."""
+    outs = []
+    for start in range(0, len(indices), size):
+        part = indices[start:start + size]
+        padded = np.concatenate([part, np.full(size - len(part), part[0])])
+        res = fn(*[jax.tree.map(lambda a: a[padded], x) for x in arrays])
+        outs.append(jax.tree.map(lambda a: np.asarray(a)[:len(part)], res))
+    return jax.tree.map(lambda *a: np.concatenate(a), *outs)
 
 
 def _validate_circuits(datasets):
@@ -517,7 +556,7 @@ def _validate_circuits(datasets):
         raise
 
 
-def fit_map_batch(datasets, *, key, table=None, n_screen=64, n_starts=2, steps=60, batch_size=64):
+def fit_map_batch(datasets, *, key, table=None, n_screen=32, n_starts=2, steps=60, batch_size=64):
     """The MAP (Poisson, the u-mode, as :func:`fit_map`) of many datasets, using the model's structure.
 
     The expected counts are linear in η, μ_i = η s_i(θ) + d_i, so for any θ = (Lc, R0, h) the
@@ -528,21 +567,24 @@ def fit_map_batch(datasets, *, key, table=None, n_screen=64, n_starts=2, steps=6
     1. ``n_screen`` draws from its prior, η moved to its conditional mode (one physics evaluation
        each): the η–geometry degeneracy and the "no signal" plateau, where :func:`fit_map` needs
        Adam, are gone;
-    2. ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best of them, on the profile
-       over (Lc, R0, h) with η at its conditional mode (:func:`_lm_evaluate`: exact gradient,
+    2. at most ``steps`` Levenberg–Marquardt iterations from the ``n_starts`` best of them, on the
+       profile over (Lc, R0, h) with η at its conditional mode (:func:`_lm_evaluate`: exact gradient,
        Gauss–Newton Hessian, one evaluation with three forward-mode tangents per iteration; the
-       damping follows the gain ratio, Nielsen 1999);
+       damping follows the gain ratio, Nielsen 1999), until the Newton decrement is below
+       :data:`DECREMENT_TOLERANCE`;
     3. the Laplace Hessian by central differences of the exact gradient, as :func:`fit_map`.
 
     Datasets of the same merged shape (rows, detectors) are fitted together in batches of
     ``batch_size`` (the last padded with copies), vmapped over datasets and starts in one compiled
-    call; dataset i draws with ``jax.random.split(key, len(datasets))[i]``. The mode is
-    :func:`fit_map`'s (``tests/test_inference_fit.py::test_map_batch_finds_the_mode_of_fit_map``); where
-    ``steps`` did not suffice, ``start_converged`` is false (the gradient is above 1e-7). The
-    multi-start statistics count the ``n_starts`` runs. Returns a list of :class:`MapResult` in the
-    order of ``datasets`` (log posterior and log-likelihood of the original rows); ``wall_s`` is each
-    batch's wall time divided by its number of datasets. Agreement with :func:`fit_map` and
-    throughput: docs/batch-gpu.md.
+    call; dataset i draws with ``jax.random.split(key, len(datasets))[i]``. The iterations run in
+    rounds of :data:`LM_ROUND`; after each, the datasets whose best run (highest density) has
+    converged leave (their other runs stop where they are), and the others are batched anew, so that
+    a few slow fits do not hold up the rest. The mode is
+    :func:`fit_map`'s (``tests/test_inference_fit.py::test_map_batch_finds_the_mode_of_fit_map``);
+    ``start_converged`` says which runs converged within ``steps``. The multi-start statistics count
+    the ``n_starts`` runs. Returns a list of :class:`MapResult` in the order of ``datasets`` (log
+    posterior and log-likelihood of the original rows); ``wall_s`` is the call's wall time divided by
+    the number of datasets. Agreement with :func:`fit_map` and throughput: docs/batch-gpu.md.
     """
     from .quadrature import merge_rows
 
@@ -556,28 +598,37 @@ def fit_map_batch(datasets, *, key, table=None, n_screen=64, n_starts=2, steps=6
         raise ValueError(f"`n_starts` ({n_starts}) cannot exceed `n_screen` ({n_screen})")
     datasets = list(datasets)
     _validate_circuits(datasets)
-    keys = jax.random.split(key, len(datasets))
+    keys = np.asarray(jax.random.split(key, len(datasets)))
     merged = [merge_rows(d) for d in datasets]
     shapes = [(m.n_rows, len(m.dark_rate)) for m, _ in merged]
+    batch_size = int(batch_size)
     out = [None] * len(datasets)
+    t0 = time.perf_counter()
     for shape in sorted(set(shapes)):
-        group = [i for i, s in enumerate(shapes) if s == shape]
-        for start in range(0, len(group), int(batch_size)):
-            part = group[start:start + int(batch_size)]
-            padded = part + [part[0]] * (min(int(batch_size), len(group)) - len(part))
-            data = jax.tree.map(lambda *x: np.stack(x), *[_as_arrays(merged[i][0], np) for i in padded])
-            t0 = time.perf_counter()
-            res = jax.block_until_ready(_fit_core_batch(
-                keys[np.asarray(padded)], data, table, n_screen=int(n_screen), n_starts=int(n_starts),
-                steps=int(steps)))
-            wall = (time.perf_counter() - t0) / len(part)
-            u, lp, ll, grad, hess, theta, jac, done = (np.asarray(x) for x in res)
-            for j, i in enumerate(part):
-                offset = merged[i][1]
-                best = int(np.argmax(lp[j]))
-                out[i] = _laplace(u[j], lp[j] + offset, ll[j] + offset, best, grad[j, best], hess[j, best],
-                                  theta[j, best], jac[j, best], done[j], wall)
-    return out
+        group = np.asarray([i for i, s in enumerate(shapes) if s == shape])
+        data = jax.tree.map(lambda *x: np.stack(x), *[_as_arrays(merged[i][0], np) for i in group])
+        local, size = np.arange(len(group)), min(batch_size, len(group))
+        state = _in_batches(lambda k, d: _lm_start(k, d, table, n_screen=int(n_screen), n_starts=int(n_starts)),
+                            local, size, keys[group], data)
+        active, left = local, int(steps)
+        while left > 0 and len(active):   # rounds; the converged datasets leave the batch
+            n = min(LM_ROUND, left)
+            new = _in_batches(lambda st, d: _lm_round(st, d, table, n), active, size, state, data)
+            for x, y in zip(state, new):
+                x[active] = y
+            left -= n
+            best = np.argmin(state[1][active], axis=1)   # f = −log p: the best run of each dataset
+            active = active[~state[7][active, best]]
+        x, f, g, _, ll, _, _, done, _ = state
+        lp = np.where(np.isfinite(f), -f, -np.inf)
+        best = np.argmax(lp, axis=1)
+        pick = lambda a: a[local, best]
+        hess, theta, jac = _in_batches(lambda u, d: _lm_finish(u, d, table), local, size, pick(x), data)
+        for j, i in enumerate(group):
+            out[i] = (x[j], lp[j] + merged[i][1], ll[j] + merged[i][1], int(best[j]), g[j, best[j]], hess[j],
+                      theta[j], jac[j], done[j])
+    wall = (time.perf_counter() - t0) / len(datasets)
+    return [_laplace(*args, wall) for args in out]
 
 
 def _laplace(u, lp, ll, best, grad, hess, theta, jac, done, wall):

@@ -1002,11 +1002,10 @@ def _merge(dataset):
     log_factorial = np.vectorize(math.lgamma, otypes=[float])
     offset = float(np.sum(log_factorial(total + 1.0)) - np.sum(log_factorial(counts + 1.0)) - np.sum(total * np.log(m)))
     merged = dataset.__class__(
-        power=jnp.asarray(power[first]), counts=jnp.asarray(total), bin_time=jnp.asarray(bin_time[first] * m),
-        detector=jnp.asarray(detector[first]), source_voltage=dataset.source_voltage,
-        series_resistance=dataset.series_resistance, dark_rate=dataset.dark_rate,
-        lattice_temperature=dataset.lattice_temperature,
-        heat_fraction=None if fraction is None else jnp.asarray(fraction[first]))
+        power=power[first], counts=total, bin_time=bin_time[first] * m, detector=detector[first],
+        source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
+        dark_rate=dataset.dark_rate, lattice_temperature=dataset.lattice_temperature,
+        heat_fraction=None if fraction is None else fraction[first])
     return merged, offset, (group, m)
 
 

@@ -400,7 +400,7 @@ def test_map_batch_finds_the_mode_of_fit_map(table, example):
         assert b.log_likelihood == pytest.approx(float(jax.jit(lik.log_likelihood)(b.params, ds, table)), abs=1e-8)
 
 
-@pytest.mark.parametrize("kwargs", [dict(n_starts=65), dict(steps=-1), dict(n_screen=0), dict(batch_size=1.5)])
+@pytest.mark.parametrize("kwargs", [dict(n_starts=33), dict(steps=-1), dict(n_screen=0), dict(batch_size=1.5)])
 def test_map_batch_refuses_bad_arguments(example, table, kwargs):
     from inference.optimize import fit_map_batch
 
