@@ -385,7 +385,9 @@ def test_map_batch_finds_the_mode_of_fit_map(table, example):
     merged rows) against fit_map (32 starts of Adam + BFGS on the original rows, no structure used):
     the same mode and Laplace covariance; the batch's log-likelihood is that of the original rows.
     The example and two copies with counts redrawn (Poisson, mean the example's counts): one merged
-    shape, so one compilation; in batches of two (the last padded with a copy)."""
+    shape, so one compilation; in batches of two (the last padded with a copy). The two copies converge
+    in the first round and leave; the example goes on alone (re-batched, padded), so the rounds'
+    bookkeeping is exercised too."""
     from inference.optimize import fit_map_batch
 
     redrawn = [eqx.tree_at(lambda d: d.counts, example, jnp.asarray(
