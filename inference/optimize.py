@@ -462,6 +462,11 @@ LM_ROUND = 5
 datasets whose best run has converged leave the batch."""
 
 
+def _finite(f, g, hess):
+    """Runs (leading axis) whose value, gradient and Hessian are all finite."""
+    return jnp.isfinite(f) & jnp.all(jnp.isfinite(g), -1) & jnp.all(jnp.isfinite(hess), (-2, -1))
+
+
 def _lm_converged(g, hess):
     newton = -jnp.linalg.solve(hess + jnp.diag(jnp.where(jnp.diag(hess) != 0, 0.0, 1.0)), g)
     decrement = -0.5 * jnp.sum(g * newton)
@@ -476,7 +481,7 @@ def _lm_start(keys, data, table, *, n_screen, n_starts):
         u, lp = _screen(sample_prior(key, dataset, n_screen), dataset, table)
         f, g, hess, ll, x = jax.vmap(lambda p: _lm_evaluate(p, True, dataset, table))(
             u[jax.lax.top_k(lp, n_starts)[1]])
-        ok = jnp.isfinite(f) & jnp.all(jnp.isfinite(g), -1) & jnp.all(jnp.isfinite(hess), (-2, -1))
+        ok = _finite(f, g, hess)
         f = jnp.where(ok, f, jnp.inf)
         lam, nu = jnp.full(n_starts, 1e-3), jnp.full(n_starts, 2.0)
         done = jax.vmap(_lm_converged)(g, hess) & ok
@@ -497,7 +502,7 @@ def _lm_round(state, data, table, steps):
         def body(_, state):
             x, f, g, hess, ll, lam, nu, done, step = state
             ft, gt, ht, llt, points = evaluate(x + step)
-            ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), -1) & jnp.all(jnp.isfinite(ht), (-2, -1))
+            ok = _finite(ft, gt, ht)
             accept = ok & (ft <= f) & ~done
             predicted = -jnp.sum(g * step, -1) - 0.5 * jnp.einsum("ni,nij,nj->n", step, hess, step)
             gain = jnp.where(ok, (f - ft) / jnp.maximum(predicted, 1e-300), -1.0)
