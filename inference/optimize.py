@@ -462,11 +462,6 @@ LM_ROUND = 5
 datasets whose best run has converged leave the batch."""
 
 
-def _finite(f, g, hess):
-    """Runs (leading axis) whose value, gradient and Hessian are all finite."""
-    return jnp.isfinite(f) & jnp.all(jnp.isfinite(g), -1) & jnp.all(jnp.isfinite(hess), (-2, -1))
-
-
 def _lm_converged(g, hess):
     newton = -jnp.linalg.solve(hess + jnp.diag(jnp.where(jnp.diag(hess) != 0, 0.0, 1.0)), g)
     decrement = -0.5 * jnp.sum(g * newton)
@@ -476,17 +471,16 @@ def _lm_converged(g, hess):
 @functools.partial(jax.jit, static_argnames=("n_screen", "n_starts"))
 def _lm_start(keys, data, table, *, n_screen, n_starts):
     """Screen ``n_screen`` prior draws of every dataset in ``data`` (leaves (B, ...)), η at its
-    conditional mode, and start Levenberg–Marquardt at the ``n_starts`` best: the state (B, n_starts, ...)."""
+    conditional mode; the Levenberg–Marquardt state (B, n_starts, ...) at the ``n_starts`` best, not yet
+    evaluated (f = ∞, no step): the first iteration of :func:`_lm_round` evaluates it."""
+    dim = len(PARAM_NAMES)
+
     def one(key, dataset):
         u, lp = _screen(sample_prior(key, dataset, n_screen), dataset, table)
-        f, g, hess, ll, x = jax.vmap(lambda p: _lm_evaluate(p, True, dataset, table))(
-            u[jax.lax.top_k(lp, n_starts)[1]])
-        ok = _finite(f, g, hess)
-        f = jnp.where(ok, f, jnp.inf)
-        lam, nu = jnp.full(n_starts, 1e-3), jnp.full(n_starts, 2.0)
-        done = jax.vmap(_lm_converged)(g, hess) & ok
-        step = jax.vmap(_lm_step)(g, hess, lam, done)
-        return x, f, g, hess, ll, lam, nu, done, step
+        zeros = jnp.zeros((n_starts, dim))
+        return (u[jax.lax.top_k(lp, n_starts)[1]], jnp.full(n_starts, jnp.inf), zeros,
+                jnp.zeros((n_starts, dim, dim)), jnp.zeros(n_starts), jnp.full(n_starts, 1e-3),
+                jnp.full(n_starts, 2.0), jnp.zeros(n_starts, bool), zeros)
 
     return jax.vmap(one)(keys, data)
 
@@ -494,21 +488,22 @@ def _lm_start(keys, data, table, *, n_screen, n_starts):
 @jax.jit
 def _lm_round(state, data, table, steps):
     """``steps`` (traced) Levenberg–Marquardt iterations of every run in ``state``: one evaluation
-    each; a refused step raises λ, an accepted one lowers it as far as the step's gain ratio allows
-    (Nielsen 1999)."""
+    each (the first of a run evaluates its start); a refused step raises λ, an accepted one lowers it
+    as far as the step's gain ratio allows (Nielsen 1999)."""
     def one(state, dataset):
         evaluate = jax.vmap(lambda p: _lm_evaluate(p, True, dataset, table))
 
         def body(_, state):
             x, f, g, hess, ll, lam, nu, done, step = state
             ft, gt, ht, llt, points = evaluate(x + step)
-            ok = _finite(ft, gt, ht)
+            ok = jnp.isfinite(ft) & jnp.all(jnp.isfinite(gt), -1) & jnp.all(jnp.isfinite(ht), (-2, -1))
+            first = jnp.isinf(f) & (f > 0)   # the start, not yet evaluated (or nowhere finite)
             accept = ok & (ft <= f) & ~done
             predicted = -jnp.sum(g * step, -1) - 0.5 * jnp.einsum("ni,nij,nj->n", step, hess, step)
             gain = jnp.where(ok, (f - ft) / jnp.maximum(predicted, 1e-300), -1.0)
-            lam = jnp.clip(jnp.where(accept, lam * jnp.clip(1.0 - (2.0 * gain - 1.0) ** 3, 1.0 / 3.0, 1.0),
-                                     lam * nu), 1e-9, 1e12)
-            nu = jnp.where(accept, 2.0, 2.0 * nu)
+            lam = jnp.where(first, lam, jnp.clip(jnp.where(
+                accept, lam * jnp.clip(1.0 - (2.0 * gain - 1.0) ** 3, 1.0 / 3.0, 1.0), lam * nu), 1e-9, 1e12))
+            nu = jnp.where(accept | first, 2.0, 2.0 * nu)
             pick = lambda a, b: jnp.where(accept.reshape(accept.shape + (1,) * (a.ndim - 1)), a, b)
             x, f, g, hess, ll = pick(points, x), pick(ft, f), pick(gt, g), pick(ht, hess), pick(llt, ll)
             done = done | (accept & jax.vmap(_lm_converged)(g, hess))
@@ -615,7 +610,7 @@ def fit_map_batch(datasets, *, key, table=None, n_screen=32, n_starts=2, steps=6
         local, size = np.arange(len(group)), min(batch_size, len(group))
         state = _in_batches(lambda k, d: _lm_start(k, d, table, n_screen=int(n_screen), n_starts=int(n_starts)),
                             local, size, keys[group], data)
-        active, left = local, int(steps)
+        active, left = local, int(steps) + 1   # the starts' evaluation, then `steps` iterations
         while left > 0 and len(active):   # rounds; the converged datasets leave the batch
             n = min(LM_ROUND, left)
             new = _in_batches(lambda st, d: _lm_round(st, d, table, n), active, size, state, data)
