@@ -23,11 +23,13 @@ if _ROOT not in sys.path:
 
 
 # The order in which pytest-xdist hands out the test files (``--dist loadfile
-# --no-loadscope-reorder``, pyproject.toml): the longest first, so that no long file is left to run
-# alone at the end, except that a file whose programs another file compiles again (same program,
-# same shapes: loaded from the disk cache) comes after it: test_quadrature before test_fit_batch,
-# and the notebooks, which use the programs of the library's tests, last. By their time in a
-# fresh-clone CI run; the files not listed (each < 10 s) come after these and fill in at the end.
+# --no-loadscope-reorder``, pyproject.toml): the longest first, so that the files of a few seconds
+# fill in at the end (xdist queues files on a worker ahead of time: long files left to the end ran
+# one after the other on one worker while the other finished early, 57 s apart). A file whose
+# programs another file compiles (same program, same shapes: loaded from the disk cache) comes after
+# it: test_quadrature before test_fit_batch, test_fit_batch before the notebooks, which use the
+# library tests' programs. Roughly by their time in a fresh-clone CI run; the files not listed (each < 10 s)
+# come last.
 ORDER = (
     "test_inference_bayes.py",
     "test_quadrature.py",
@@ -38,24 +40,24 @@ ORDER = (
     "test_fit_cli.py",
     "test_domain.py",
     "test_quadrature_fleet.py",
+    "test_notebook_gradient_design.py",
     "test_inference_sharding.py",
+    "test_notebook_gpu_batch_inference.py",
     "test_heating.py",
+    "test_notebook_bayesian_fitting.py",
     "test_expansions.py",
     "test_gradients.py",
     "test_mode_matching.py",
     "test_model.py",
     "test_bremsstrahlung.py",
     "test_figures_emission.py",
+    "test_notebook_paper_figures.py",
     "test_transmission.py",
     "test_figures_cli.py",
     "test_hotspot.py",
     "test_special.py",
     "test_yield_table.py",
     "test_package.py",
-    "test_notebook_gradient_design.py",
-    "test_notebook_gpu_batch_inference.py",
-    "test_notebook_bayesian_fitting.py",
-    "test_notebook_paper_figures.py",
 )
 
 
