@@ -65,6 +65,7 @@ from .params import (LOG10_H_RANGE, MAX_LENGTH_RATIO, min_radius_nm, to_physical
 __all__ = [
     "PRIOR",
     "expected_counts",
+    "signal_counts",
     "log_likelihood",
     "log_likelihood_pointwise",
     "log_prior",
@@ -110,6 +111,25 @@ def expected_counts(params, dataset, table):
         eta=params["eta"] / len(dataset.dark_rate), R0=params["R0"], Lc=params["Lc"], h=params["h"],
         source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
         bin_time=dataset.bin_time, dark_rate=dataset.dark_rate_per_row, spectrum=table,
+        lattice_temperature=dataset.lattice_temperature, heat_fraction=heat_fraction(dataset))
+
+
+def signal_counts(params, dataset, table, n_detectors=None):
+    """Signal counts per row at η = 1, dark counts excluded: the s_i of μ_i = η s_i + t_i d_i, on which
+    the η-structured fitters (:mod:`inference.quadrature`, :func:`inference.optimize.fit_map_batch`)
+    build.
+
+    Args:
+        params: dict with ``Lc``, ``R0``, ``h`` (scalars; vmap for batches).
+        dataset, table: as :func:`expected_counts`.
+        n_detectors: the number of detectors sharing η (default ``len(dataset.dark_rate)``; given
+            where the dark rates are padded).
+    """
+    n = len(dataset.dark_rate) if n_detectors is None else n_detectors
+    return jaxqpc.photon_counts(
+        dataset.power, eta=1.0 / n, R0=params["R0"], Lc=params["Lc"], h=params["h"],
+        source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
+        bin_time=dataset.bin_time, dark_rate=0.0, spectrum=table,
         lattice_temperature=dataset.lattice_temperature, heat_fraction=heat_fraction(dataset))
 
 

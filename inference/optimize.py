@@ -75,7 +75,8 @@ import optax
 
 import jaxqpc
 
-from .likelihood import U_BOUND, counts_log_pmf, log_likelihood, log_prior, log_prior_unconstrained, sample_prior
+from .likelihood import (U_BOUND, counts_log_pmf, log_likelihood, log_prior, log_prior_unconstrained,
+                         sample_prior, signal_counts)
 from .params import PARAM_NAMES, as_array, to_physical, to_physical_and_log_det
 
 __all__ = ["MapResult", "fit_map", "fit_map_batch", "laplace_draws"]
@@ -390,12 +391,7 @@ def _eta_mode(s, d, k):
 
 def _signal(u, dataset, table):
     """Signal counts of every row at η = 1 (dark counts excluded) at the geometry of ``u`` (4,)."""
-    params = to_physical(jnp.clip(u, -U_BOUND, U_BOUND), dataset)
-    return jaxqpc.photon_counts(
-        dataset.power, eta=1.0 / len(dataset.dark_rate), R0=params["R0"], Lc=params["Lc"], h=params["h"],
-        source_voltage=dataset.source_voltage, series_resistance=dataset.series_resistance,
-        bin_time=dataset.bin_time, dark_rate=0.0, spectrum=table,
-        lattice_temperature=dataset.lattice_temperature, heat_fraction=dataset.heat_fraction)
+    return signal_counts(to_physical(jnp.clip(u, -U_BOUND, U_BOUND), dataset), dataset, table)
 
 
 def _screen(u, dataset, table):

@@ -69,7 +69,7 @@ from jax.scipy.special import gammaln, ndtr, xlogy
 
 import jaxqpc
 
-from .likelihood import LOG10_H_RANGE, PRIOR, heat_fraction
+from .likelihood import LOG10_H_RANGE, PRIOR, signal_counts
 from .optimize import _as_arrays
 from .params import MAX_LENGTH_RATIO, PARAM_NAMES, min_radius_nm
 
@@ -250,11 +250,7 @@ def _evaluate(points, data, table):
     def one(p):
         a, b, c = p[0], p[1], p[2]
         theta = _theta(a, b, c)
-        s = jaxqpc.photon_counts(
-            rows.power, eta=1.0 / data.n_det, R0=theta["R0"], Lc=theta["Lc"], h=theta["h"],
-            source_voltage=rows.source_voltage, series_resistance=rows.series_resistance,
-            bin_time=rows.bin_time, dark_rate=0.0, spectrum=table,
-            lattice_temperature=rows.lattice_temperature, heat_fraction=heat_fraction(rows)) * data.mask
+        s = signal_counts(theta, rows, table, data.n_det) * data.mask
         lp = (log_marginal_eta(s, dark, rows.counts)[0] + _log_normal_density(a, ma, sa)
               + _log_normal_density(a + b + _LN15, mb, sb) - data.log_c
               - jnp.where(data.h_free, math.log(LOG10_H_RANGE[1] - LOG10_H_RANGE[0]), 0.0))
