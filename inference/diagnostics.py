@@ -39,6 +39,7 @@ with warnings.catch_warnings():  # 0.23 announces the 1.0 migration on import
 
 from .likelihood import replicate_counts, sample_prior
 from .params import PARAM_NAMES, to_physical
+from .quadrature import BOOKKEEPING_XLA
 from .sample import H_MODELS, Posterior, expected_counts_draws, fit_posterior, log_likelihood_of_expected
 
 __all__ = [
@@ -79,7 +80,7 @@ def thin(posterior, max_draws=MAX_IDATA_DRAWS):
                      expected=None if posterior.expected is None else posterior.expected[sl])
 
 
-@functools.partial(jax.jit, static_argnums=2)
+@functools.partial(jax.jit, static_argnums=2, compiler_options=BOOKKEEPING_XLA)
 def _prior_draws(key, dataset, n):
     """``n`` draws of the truncated prior, physical (h free: one program serves every h model, whose
     η, Lc and R0 draws are these)."""
@@ -195,8 +196,8 @@ def compare_h_models(dataset, *, key, table, posteriors=None, model="poisson", c
                                         concentration=concentration)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pareto-k warnings are reported in the table instead
-        table_df = az.compare(idata, ic="loo")
         loo = {name: az.loo(idata[name], pointwise=True) for name in idata}
+        table_df = az.compare(loo, ic="loo")
     rows = []
     for name, r in table_df.iterrows():
         rows.append({

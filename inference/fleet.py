@@ -75,7 +75,8 @@ def fit_fleet(datasets, *, key, table, heat_input="drain", transmission="constan
         if on_model is not None:
             on_model(f"heat input {other_name}")
         others = quadrature.fit_quadrature_batch(
-            [d.with_heat_input(other_name, transmission) for d in datasets], key=keys["heat"], **options)
+            [d.with_heat_input(other_name, transmission) for d in datasets], key=keys["heat"], evidence_only=True,
+            **options)
     return [ContactFit({name: per_model[name][i] for name in names}, others[i], other_name)
             for i in range(len(datasets))]
 

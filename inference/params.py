@@ -41,6 +41,8 @@ h is that constant (0 and ``inf`` are exact: corrected Eq. 5 and Eq. 4), and
 the log-Jacobian has no h term.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 
@@ -138,18 +140,20 @@ def to_unconstrained(params, dataset, h=None):
     Values on the closed ends of the domain (η = 1, Lc = 1.5 R0, R0 = R0_min,
     h = 10^±3) map to ±∞; outside the domain the result is NaN.
     """
-    eta = jnp.asarray(params["eta"], dtype=float)
-    lc = jnp.asarray(params["Lc"], dtype=float)
-    r0 = jnp.asarray(params["R0"], dtype=float)
-    h_value = jnp.asarray(params["h"], dtype=float)
+    return _to_unconstrained(params["eta"], params["Lc"], params["R0"], params["h"], min_radius_nm(dataset),
+                             h_free=h is None)
+
+
+@functools.partial(jax.jit, static_argnames="h_free")
+def _to_unconstrained(eta, lc, r0, h, r0_min, h_free):
+    """:func:`to_unconstrained` of arrays (one compiled program, also for eager calls)."""
+    eta, lc, r0, h = (jnp.asarray(x, dtype=float) for x in (eta, lc, r0, h))
     lo, hi = LOG10_H_RANGE
-    u0 = jax.scipy.special.logit(eta)
-    u1 = jax.scipy.special.logit(lc / (MAX_LENGTH_RATIO * r0))
-    u2 = jnp.log(r0 / min_radius_nm(dataset) - 1.0)
-    if h is not None:
-        return jnp.stack(jnp.broadcast_arrays(u0, u1, u2), axis=-1)
-    u3 = jax.scipy.special.logit((jnp.log10(h_value) - lo) / (hi - lo))
-    return jnp.stack(jnp.broadcast_arrays(u0, u1, u2, u3), axis=-1)
+    u = [jax.scipy.special.logit(eta), jax.scipy.special.logit(lc / (MAX_LENGTH_RATIO * r0)),
+         jnp.log(r0 / r0_min - 1.0)]
+    if h_free:
+        u.append(jax.scipy.special.logit((jnp.log10(h) - lo) / (hi - lo)))
+    return jnp.stack(jnp.broadcast_arrays(*u), axis=-1)
 
 
 def log_abs_det_jacobian(u, dataset, h=None):

@@ -87,6 +87,7 @@ __all__ = [
     "ETA_DROP",
     "FINE_CELLS",
     "CHECK_CELLS",
+    "EVIDENCE_CELLS",
 ]
 
 ETA_NODES = 24
@@ -119,6 +120,10 @@ FINE_CELLS = (48, 64)
 CHECK_CELLS = (32, 48)
 """Cells per axis (a, b) of the second final grid, the accuracy check (on the partition of h
 before the last refinement)."""
+EVIDENCE_CELLS = (CHECK_CELLS, (24, 32))
+"""(final, check) cells per axis of a fit whose evidence is all that is wanted (``evidence_only``):
+the midpoint rule's evidence converges faster than the tails of the quantiles, and the two grids
+still bound its error."""
 CHUNK = 512
 """θ points per dataset per call of the compiled physics."""
 MIN_ROWS = 16
@@ -136,6 +141,10 @@ DECISIVE_LOG_BF = 3.0
 
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(ETA_NODES)
 _LN15 = math.log(MAX_LENGTH_RATIO)
+BOOKKEEPING_XLA = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+"""XLA options of the grids' small programs (cell centres, zooms, masses, draws): they run in
+milliseconds, so quick compilation serves the user's wait better than optimised code."""
+
 _TINY = 1e-300
 
 
@@ -293,7 +302,7 @@ def _prepare(dataset, h, n_rows, n_det):
     """(:class:`_Rows` of the merged dataset padded to ``n_rows`` rows and ``n_det`` detectors,
     a_min, the log-likelihood offset of the merge)."""
     merged, offset = merge_rows(dataset)
-    arrays = _as_arrays(merged)
+    arrays = _as_arrays(merged, np)  # host arrays: stacked into a batch, placed once by _run
     a_min = float(np.log(min_radius_nm(merged)))
     n = merged.n_rows
     pad = lambda x, fill: np.concatenate([np.asarray(x), np.broadcast_to(fill, (n_rows - n,))])
@@ -302,10 +311,9 @@ def _prepare(dataset, h, n_rows, n_det):
         (pad(arrays.power, arrays.power[0]), pad(arrays.counts, 0.0), pad(arrays.bin_time, arrays.bin_time[0]),
          pad(arrays.detector, 0), pad(arrays.heat_fraction, arrays.heat_fraction[0]),
          np.concatenate([np.asarray(arrays.dark_rate), np.zeros(n_det - len(merged.dark_rate))])))
-    rows = jax.tree.map(jnp.asarray, rows)
-    data = _Rows(rows=rows, mask=jnp.asarray(pad(np.ones(n), 0.0)), n_det=jnp.asarray(float(len(merged.dark_rate))),
-                 h_free=jnp.asarray(h is None), a_min=jnp.asarray(a_min),
-                 log_c=_log_truncation_mass(a_min))
+    data = _Rows(rows=rows, mask=pad(np.ones(n), 0.0), n_det=np.asarray(float(len(merged.dark_rate))),
+                 h_free=np.asarray(h is None), a_min=np.asarray(a_min),
+                 log_c=np.asarray(_log_truncation_mass(a_min)))
     return data, a_min, offset
 
 
@@ -341,7 +349,7 @@ def _run(programs, data, table, devices=None):
         for i, (p, _) in waiting.items():
             p = np.asarray(p)
             points[i] = np.concatenate([p, np.broadcast_to(p[:1], (n - p.shape[0], 3))])
-        chunks = [_log_post_batch(place(jnp.asarray(points[:, j:j + CHUNK])), data, table)
+        chunks = [_log_post_batch(place(points[:, j:j + CHUNK]), data, table)
                   for j in range(0, n, CHUNK)]
         lp = np.concatenate([np.asarray(c[0]) for c in chunks], axis=1)
         want_signal = any(w for _, w in waiting.values())
@@ -385,7 +393,7 @@ def _slice_grid(sl, na, nb):
     return points.reshape(-1, 3), log_vol.reshape(-1)
 
 
-@functools.partial(jax.jit, static_argnames=("cells",))
+@functools.partial(jax.jit, static_argnames=("cells",), compiler_options=BOOKKEEPING_XLA)
 def _grid(slices, cells):
     """Cell centres (S, n, 3) and log cell areas in (a, b) (S, n) of every slice, ``cells`` = (n_a, n_b)."""
     return jax.vmap(lambda sl: _slice_grid(sl, *cells))(slices)
@@ -467,7 +475,7 @@ def _slice_zoom(sl, points, lp, log_vol, na, nb, a_min):
     return new, jnp.any(grow), log_z
 
 
-@functools.partial(jax.jit, static_argnames=("cells",))
+@functools.partial(jax.jit, static_argnames=("cells",), compiler_options=BOOKKEEPING_XLA)
 def _zoom(slices, points, lp, log_vol, cells, a_min):
     """:func:`_slice_zoom` of every slice: the nodes within :data:`ZOOM_NATS` of the slice's best
     are kept; the new box is sheared along the (a, b) ridge of their mass and spans them with one
@@ -541,7 +549,7 @@ def _h_partition(a_min):
         lo, hi, log_z, slices = lo[order], hi[order], log_z[order], _select(slices, order)
 
 
-@functools.partial(jax.jit, static_argnames=("cells",))
+@functools.partial(jax.jit, static_argnames=("cells",), compiler_options=BOOKKEEPING_XLA)
 def _masses(slices, points, lp, log_vol, log_dc, dc, cells):
     """Cell masses, log evidence, each cell's extent in (ln R0, ln Lc, log₁₀ h) and the masses in
     the outer cell layers of the boxes: the largest one that is not a domain edge, and those at the
@@ -573,40 +581,38 @@ def _masses(slices, points, lp, log_vol, log_dc, dc, cells):
 def _cdf_table(lo, hi, w):
     """The CDF of a mixture of uniform densities on [lo_i, hi_i] with weights w_i (cell masses),
     exactly: it is piecewise linear between the sorted ends, where its slope changes by ±w_i/width_i.
-    Returns (ends, CDF at the ends); O(n log n) time and O(n) memory."""
-    width = jnp.maximum(hi - lo, 1e-12)
-    x = jnp.concatenate([lo, hi])
-    dslope = jnp.concatenate([w / width, -w / width])
-    order = jnp.argsort(x)
-    x, slope = x[order], jnp.cumsum(dslope[order])
-    cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum(slope[:-1] * jnp.diff(x))])
+    Returns (ends, CDF at the ends); O(n log n) time and O(n) memory (NumPy: per dataset, on the host)."""
+    lo, hi, w = (np.asarray(x, dtype=float) for x in (lo, hi, w))
+    width = np.maximum(hi - lo, 1e-12)
+    x = np.concatenate([lo, hi])
+    dslope = np.concatenate([w / width, -w / width])
+    order = np.argsort(x, kind="stable")
+    x, slope = x[order], np.cumsum(dslope[order])
+    cdf = np.concatenate([np.zeros(1), np.cumsum(slope[:-1] * np.diff(x))])
     return x, cdf / cdf[-1]
 
 
 def _soft_cdf(q, lo, hi, w):
     """CDF at ``q`` of the mixture of uniforms (:func:`_cdf_table`)."""
     x, cdf = _cdf_table(lo, hi, w)
-    return jnp.interp(q, x, cdf)
+    return np.interp(q, x, cdf)
 
 
 def _soft_quantiles(lo, hi, w, probs):
     x, cdf = _cdf_table(lo, hi, w)
-    return jnp.interp(jnp.asarray(probs), cdf, x)
+    return np.interp(np.asarray(probs), cdf, x)
 
 
-@jax.jit
-def _marginals(fine, check):
-    """The fine grid's quantiles of ln R0, ln Lc, log₁₀ h and, per axis, the check grid's quantiles
-    located in the fine grid's CDF: max |F_fine(q_check) − p| (the accuracy check). With a fixed h
-    the last axis is meaningless (one program serves both models; the caller drops it)."""
-    probs = jnp.asarray(QUANTILES)
+def _marginals(fine, check, n_axes):
+    """The fine grid's quantiles of ln R0, ln Lc[, log₁₀ h] (the first ``n_axes``) and, per axis, the
+    check grid's quantiles located in the fine grid's CDF: max |F_fine(q_check) − p| (the accuracy check)."""
+    probs = np.asarray(QUANTILES)
     quantiles, shifts = [], []
-    for i in range(3):
-        f = [fine[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [fine["w"].reshape(-1)]
-        c = [check[k].reshape(-1, 3)[:, i] for k in ("lo", "hi")] + [check["w"].reshape(-1)]
+    for i in range(n_axes):
+        f, c = ((g["lo"][:, i], g["hi"][:, i], g["w"]) for g in (fine, check))
         quantiles.append(_soft_quantiles(*f, probs))
-        shifts.append(jnp.max(jnp.abs(_soft_cdf(_soft_quantiles(*c, probs), *f) - probs)))
-    return jnp.stack(quantiles), jnp.stack(shifts)
+        shifts.append(np.max(np.abs(_soft_cdf(_soft_quantiles(*c, probs), *f) - probs)))
+    return np.stack(quantiles), np.stack(shifts)
 
 
 def _final_grid(partition, cells):
@@ -623,12 +629,14 @@ def _final_grid(partition, cells):
     flat = {k: out[k][:n].reshape((-1,) + out[k].shape[2:]) for k in ("log_mass", "w", "lo", "hi")}
     per_slice = {k: v[:n] for k, v in out.items() if k not in flat and k != "log_z"}
     return flat | per_slice | {"log_z": float(out["log_z"]), "slices": slices, "dc": dc, "cells": cells,
-                               "padded": {k: padded[k] for k in ("log_mass", "w", "lo", "hi")}}
+                               "padded": {"log_mass": out["log_mass"]}}
 
 
-def _posterior_grid(a_min, h):
+def _posterior_grid(a_min, h, cells=None):
     """Zoomed slices, final and check grids of one dataset (a generator, see :func:`_run`): a dict
-    (see :func:`fit_quadrature`). ``a_min`` = ln R0_min; ``h`` None (free) or fixed."""
+    (see :func:`fit_quadrature`). ``a_min`` = ln R0_min; ``h`` None (free) or fixed; ``cells`` the
+    (final, check) cells per axis (default :data:`FINE_CELLS`, :data:`CHECK_CELLS`)."""
+    cells = (FINE_CELLS, CHECK_CELLS) if cells is None else cells
     h_free = h is None
     if h_free:
         fine_partition, check_partition = yield from _h_partition(a_min)
@@ -644,9 +652,9 @@ def _posterior_grid(a_min, h):
         check_slices = fine_slices
     else:
         check_slices, _ = yield from _zoom_slices(check_partition[0], a_min, 1)
-    fine = yield from _final_grid((fine_slices, *fine_partition[1:]), FINE_CELLS)
-    check = yield from _final_grid((check_slices, *check_partition[1:]), CHECK_CELLS)
-    quantiles, shifts = (np.asarray(x)[:3 if h_free else 2] for x in _marginals(fine["padded"], check["padded"]))
+    fine = yield from _final_grid((fine_slices, *fine_partition[1:]), cells[0])
+    check = yield from _final_grid((check_slices, *check_partition[1:]), cells[1])
+    quantiles, shifts = _marginals(fine, check, 3 if h_free else 2)
     at_min = np.asarray(fine["slices"].a[:, 0]) <= float(a_min)
     free = [np.sum(np.where(at_min, 0.0, fine["a_low"])), np.sum(fine["a_high"]), np.sum(fine["b_low"]),
             np.sum(fine["b_high_free"])]
@@ -661,7 +669,7 @@ def _posterior_grid(a_min, h):
             "outer_mass": float(max(free)), "edge_mass": np.asarray(edges), "fine": fine}
 
 
-@functools.partial(jax.jit, static_argnames=("n", "cells"))
+@functools.partial(jax.jit, static_argnames=("n", "cells"), compiler_options=BOOKKEEPING_XLA)
 def _draw_points(key, slices, log_mass, dc, n, cells):
     """``n`` points (a, b, c): a cell by its mass, then uniformly in its coordinates (slice, column).
 
@@ -681,7 +689,7 @@ def _draw_points(key, slices, log_mass, dc, n, cells):
     return jnp.stack([a, b, sl.c + (u[:, 2] - 0.5) * dc[s]], axis=-1)
 
 
-@jax.jit
+@functools.partial(jax.jit, compiler_options=BOOKKEEPING_XLA)
 def _draw_eta(u, s, dark, counts):
     """η from its exact conditional p(η | θ, k) ∝ e^{ℓ(η)} by inverse CDF (one per row of ``s``)."""
     def one(ui, si):
@@ -720,9 +728,9 @@ def _expected_counts(eta, s, dataset):
     return eta[:, None] * (s[:, group] / m[group]) + dark
 
 
-def _fit_program(key, data, a_min, offset, h, n_draws, t0, dataset):
+def _fit_program(key, data, a_min, offset, h, n_draws, t0, dataset, cells):
     """One dataset's whole fit (a generator, see :func:`_run`): grids, draws, summary."""
-    grid = yield from _posterior_grid(a_min, h)
+    grid = yield from _posterior_grid(a_min, h, cells)
     grid["log_z"] = grid["log_z"] + offset
     grid["check_log_z"] = grid["check_log_z"] + offset
     draws, s = yield from _draws(key, grid, n_draws, data)
@@ -771,7 +779,7 @@ class QuadraturePosterior(eqx.Module):
 EDGES = ("R0 = R0_min", "Lc = 1.5 R0", "h = 1e-3", "h = 1e3")
 
 
-def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
+def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000, evidence_only=False):
     """Posterior of (η, Lc, R0, h) by η integrated out and deterministic quadrature over θ.
 
     Args:
@@ -781,14 +789,18 @@ def fit_quadrature(dataset, *, key, table=None, h=None, n_draws=4000):
         h: ``None`` (h free, log-uniform prior on [10⁻³, 10³]) or a fixed value
             0 ≤ h ≤ ∞ (e.g. ``0.0`` for the corrected Eq. 5, ``jnp.inf`` for Eq. 4).
         n_draws: number of posterior draws returned (summaries, ArviZ, plots).
+        evidence_only: the fit serves a model comparison only: coarser final grids
+            (:data:`EVIDENCE_CELLS`, about half the physics evaluations of the final grids), whose
+            ``log_evidence_error`` still bounds the evidence's error; quantiles and draws are those
+            of the coarser grid.
     Returns:
         :class:`QuadraturePosterior`.
     """
-    return _fit_many([dataset], [key], table, h, n_draws)[0]
+    return _fit_many([dataset], [key], table, h, n_draws, evidence_only)[0]
 
 
-def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, batch_size=None, devices=None,
-                         progress=False):
+def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, evidence_only=False, batch_size=None,
+                         devices=None, progress=False):
     """:func:`fit_quadrature` of many datasets, their physics evaluated together.
 
     The datasets may differ in everything: rows, detectors, circuit, heat input. Each is merged
@@ -803,7 +815,7 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
 
     Args:
         datasets: a sequence of :class:`~inference.dataset.Dataset`.
-        key, table, h, n_draws: as :func:`fit_quadrature` (one model for all).
+        key, table, h, n_draws, evidence_only: as :func:`fit_quadrature` (one model for all).
         batch_size: datasets per lockstep batch (memory: ~ batch_size × 512 × rows floats); default
             :func:`default_batch_size` (1 on a CPU, where a batch saves nothing and idle slots
             cost, 64 on an accelerator).
@@ -828,7 +840,8 @@ def fit_quadrature_batch(datasets, *, key, table=None, h=None, n_draws=4000, bat
         while stop < len(order) and stop - start < batch_size and shape[order[stop]] == shape[order[start]]:
             stop += 1
         part = order[start:stop]
-        fits = _fit_many([datasets[i] for i in part], keys[np.asarray(part)], table, h, n_draws, devices)
+        fits = _fit_many([datasets[i] for i in part], [keys[i] for i in part], table, h, n_draws, evidence_only,
+                         devices)
         for i, f in zip(part, fits):
             out[i] = f
         bar.update(len(part))
@@ -863,7 +876,7 @@ def _run_batches(programs, rows, table, devices, batch_size):
     for start in range(0, len(programs), batch_size):
         part = rows[start:start + batch_size]
         part = part + [part[0]] * ((-len(part)) % len(devices))
-        stack = jax.tree.map(lambda *x: jnp.stack(x), *part)
+        stack = jax.tree.map(lambda *x: np.stack(x), *part)
         out += _run(programs[start:start + batch_size], stack, table, devices)
     return out
 
@@ -874,7 +887,7 @@ def _progress_bar(total, enabled):
     return tqdm(total=total, unit="dataset", desc="quadrature", disable=not enabled)
 
 
-def _fit_many(datasets, keys, table, h, n_draws, devices=None):
+def _fit_many(datasets, keys, table, h, n_draws, evidence_only, devices=None):
     """Fit ``datasets`` (one key each) in one lockstep batch."""
     if table is None:
         table = jaxqpc.YieldTable()
@@ -893,7 +906,8 @@ def _fit_many(datasets, keys, table, h, n_draws, devices=None):
     n_rows = _row_bucket(max(merged_rows))
     n_det = max(len(d.dark_rate) for d in datasets)
     prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
-    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds)
+    cells = EVIDENCE_CELLS if evidence_only else None
+    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds, cells)
                 for k, (d, a_min, offset), ds in zip(keys, prepared, datasets)]
     return _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
 
@@ -902,7 +916,7 @@ def _placement(devices):
     """A function placing arrays with a leading dataset axis on ``devices`` (sharded along that
     axis when there are several; the caller pads the axis to a multiple of their number)."""
     if len(devices) < 2:
-        return lambda tree: tree
+        return lambda tree: jax.device_put(tree, devices[0])
     mesh = jax.sharding.Mesh(np.array(devices), ("datasets",))
     sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("datasets"))
     return lambda tree: jax.device_put(tree, sharding)

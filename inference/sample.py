@@ -55,7 +55,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer import AIES, ESS, NUTS
 
 import jaxqpc
 
@@ -133,6 +132,8 @@ def _kernel(sampler, potential, target_accept):
 
 
 def _make_kernel(sampler, potential, target_accept):
+    from numpyro.infer import AIES, ESS, NUTS  # here: the quadrature's users need not import NumPyro
+
     if sampler == "ess":
         return ESS(potential_fn=potential, randomize_split=False)
     if sampler == "aies":

@@ -84,14 +84,21 @@ def conductance_from_power(power, source_voltage, series_resistance=0.0):
     ok_r, r = checked(check_nonnegative("series_resistance", series_resistance), series_resistance, 0.0)
     ok_limit = _power_limit_rule(p, v, r)
     ok = ok_p & ok_v & ok_r & ok_limit
+    return nan_outside(ok, _conductance(p, v, r, ok_limit))
+
+
+@jax.jit
+def _conductance(p, v, r, inside):
+    """The branch G < 1/R_s of P = V² G/(1 + R G)² in G0, P clamped onto V²/4R; ``inside``: the
+    mask of P ≤ V²/4R (elsewhere a stand-in discriminant). Compiled as one program, so that an
+    eager call on data costs one dispatch, not one per operation."""
     p, v, r = (jnp.asarray(x, dtype=float) for x in (p, v, r))
-    p = clamp_to_edge(p, hi=_max_power(v, r, jnp))  # onto the edge: round-off, or outside (NaN below)
+    p = clamp_to_edge(p, hi=_max_power(v, r, jnp))  # onto the edge: round-off, or outside (NaN after)
     v2 = v * v
-    disc = jnp.maximum(v2 - 4.0 * p * r, 0.0)
-    if ok_limit is not True:  # outside, √ at 0 would give an infinite derivative (0 · ∞ = NaN)
-        disc = jnp.where(ok_limit, disc, 1.0)
+    # outside, √ at 0 would give an infinite derivative (0 · ∞ = NaN)
+    disc = jnp.where(inside, jnp.maximum(v2 - 4.0 * p * r, 0.0), 1.0)
     g = 2.0 * p / ((v2 - 2.0 * p * r) + v * jnp.sqrt(disc))
-    return nan_outside(ok, g / CONDUCTANCE_QUANTUM_S)
+    return g / CONDUCTANCE_QUANTUM_S
 
 
 def _max_power(v, r, xp):

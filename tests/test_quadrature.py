@@ -10,8 +10,8 @@ Independent checks:
    inference.likelihood, normalised with a truncation mass computed here with scipy);
 4. η draws follow the exact conditional p(η | θ, k) (KS test);
 5. draws respect the domain; the accuracy check and edge masses are reported;
-6. the accuracy check is at least the actual error of the quantiles and of the evidence,
-   measured against a grid with 9× the cells;
+6. the accuracy check is at least the actual error of the quantiles and of the evidence (also
+   of the coarser evidence-only grids), measured against a grid with 9× the cells;
 7. without information in the data the posterior is the prior, drawn independently by
    inference.likelihood.sample_prior;
 8. the partition of log₁₀ h gives a narrow, skewed marginal of log₁₀ h peaking at a boundary of
@@ -186,18 +186,20 @@ def test_example_like_fit_reports_checks_and_respects_the_domain(table):
         np.testing.assert_allclose(frac, quad.QUANTILES, atol=0.03)
 
 
-def _posterior_grid(ds, table, n_rows=None):
+def _posterior_grid(ds, table, n_rows=None, cells=None):
     """The grids of one dataset (h free), run by the quadrature's own driver."""
     n_rows = n_rows or quad._row_bucket(quad.merge_rows(ds)[0].n_rows)
     data, a_min, _ = quad._prepare(ds, None, n_rows, len(ds.dark_rate))
-    return quad._run([quad._posterior_grid(a_min, None)], jax.tree.map(lambda x: x[None], data), table)[0]
+    return quad._run([quad._posterior_grid(a_min, None, cells)], jax.tree.map(lambda x: x[None], data), table)[0]
 
 
 def test_grid_check_bounds_the_error_of_the_quantiles(table, monkeypatch):
     """The accuracy check (fine against check grid, in probability) is at least the fine grid's
-    actual error, measured against a grid with 9× the cells per slice."""
+    actual error, measured against a grid with 9× the cells per slice; so is the evidence's error
+    estimate, also that of the coarser grids of an evidence-only fit."""
     ds = _dataset(table, n=16)
     grid = _posterior_grid(ds, table)
+    coarse = _posterior_grid(ds, table, cells=quad.EVIDENCE_CELLS)
     monkeypatch.setattr(quad, "FINE_CELLS", (3 * quad.FINE_CELLS[0], 3 * quad.FINE_CELLS[1]))
     ref = _posterior_grid(ds, table)["fine"]
     fine = grid["fine"]
@@ -206,7 +208,8 @@ def test_grid_check_bounds_the_error_of_the_quantiles(table, monkeypatch):
         cdf = quad._soft_cdf(q, ref["lo"][:, i], ref["hi"][:, i], ref["w"])
         error = np.max(np.abs(cdf - np.asarray(quad.QUANTILES)))
         assert error <= grid["quantile_shift"][i] + 1e-4, i
-    assert abs(grid["log_z"] - ref["log_z"]) <= abs(grid["log_z"] - grid["check_log_z"]) + 1e-4
+    for g in (grid, coarse):
+        assert abs(g["log_z"] - ref["log_z"]) <= abs(g["log_z"] - g["check_log_z"]) + 1e-4
 
 
 def test_h_partition_resolves_a_narrow_posterior_at_a_partition_boundary(monkeypatch):
