@@ -230,11 +230,10 @@ def fit_shared_eta(datasets, *, key, table=None, h=None, n_draws=4000, batch_siz
             quantiles[name] = tuple(float(x) for x in (np.exp(q) if name != "h" else 10.0 ** np.asarray(q)))
         points = []
         for b in range(ETA_BINS):
-            log_mass = np.full(fine["padded"]["log_mass"].shape, -np.inf)
-            log_mass.reshape(-1)[:log_w.shape[0]] = log_w[:, b]
             points.append(np.asarray(quad._draw_points(
-                jax.random.fold_in(k_cells, c * ETA_BINS + b), quad._pad(fine["slices"]), log_mass,
-                quad._pad(fine["dc"]), per_bin, fine["cells"])))
+                jax.random.fold_in(k_cells, c * ETA_BINS + b), quad._pad(fine["slices"]),
+                quad._draw_table(log_w[:, b], fine["cells"]), quad._pad(fine["dc"]), np.asarray(fine["cells"]),
+                per_bin)))
         points = np.concatenate(points)
         theta = quad._theta(points[:, 0], points[:, 1], points[:, 2], xp=np)
         params = {"eta": eta_draws, **{k: np.asarray(theta[k]) for k in ("Lc", "R0", "h")}}

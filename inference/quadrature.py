@@ -628,8 +628,7 @@ def _final_grid(partition, cells):
     out = {k: np.asarray(v) for k, v in padded.items()}
     flat = {k: out[k][:n].reshape((-1,) + out[k].shape[2:]) for k in ("log_mass", "w", "lo", "hi")}
     per_slice = {k: v[:n] for k, v in out.items() if k not in flat and k != "log_z"}
-    return flat | per_slice | {"log_z": float(out["log_z"]), "slices": slices, "dc": dc, "cells": cells,
-                               "padded": {"log_mass": out["log_mass"]}}
+    return flat | per_slice | {"log_z": float(out["log_z"]), "slices": slices, "dc": dc, "cells": cells}
 
 
 def _posterior_grid(a_min, h, cells=None):
@@ -669,18 +668,31 @@ def _posterior_grid(a_min, h, cells=None):
             "outer_mass": float(max(free)), "edge_mass": np.asarray(edges), "fine": fine}
 
 
-@functools.partial(jax.jit, static_argnames=("n", "cells"), compiler_options=BOOKKEEPING_XLA)
-def _draw_points(key, slices, log_mass, dc, n, cells):
+def _draw_table(log_mass, cells):
+    """A final grid's cell log masses (slices · cells, flat) as :func:`_draw_points` takes them:
+    (:data:`MAX_SLICES`, at least the cells of :data:`FINE_CELLS`), −∞ in the padding, so that one
+    compiled program draws from the grids of every resolution."""
+    na, nb = cells
+    per_slice = np.asarray(log_mass).reshape(-1, na * nb)
+    out = np.full((MAX_SLICES, max(FINE_CELLS[0] * FINE_CELLS[1], na * nb)), -np.inf)
+    out[:per_slice.shape[0], :na * nb] = per_slice
+    return out
+
+
+@functools.partial(jax.jit, static_argnames="n", compiler_options=BOOKKEEPING_XLA)
+def _draw_points(key, slices, log_mass, dc, cells, n):
     """``n`` points (a, b, c): a cell by its mass, then uniformly in its coordinates (slice, column).
 
-    ``slices``, ``log_mass`` (S, cells) and ``dc`` padded to :data:`MAX_SLICES` (log_mass −∞)."""
-    na, nb = cells
+    ``slices`` and ``dc`` padded to :data:`MAX_SLICES`; ``log_mass`` from :func:`_draw_table`;
+    ``cells`` = (n_a, n_b) of the grid (an array: any resolution, one program)."""
+    na, nb = cells[0], cells[1]
+    stride = log_mass.shape[1]
     k_cell, k_jit = jax.random.split(key)
     log_mass = log_mass.reshape(-1)
     cdf = jnp.cumsum(jnp.exp(log_mass - jnp.max(log_mass)))
     cell = jnp.searchsorted(cdf, jax.random.uniform(k_cell, (n,)) * cdf[-1], side="right")
     cell = jnp.minimum(cell, log_mass.shape[0] - 1)  # inverse CDF of the cell masses
-    s, j = cell // (na * nb), cell % (na * nb)
+    s, j = cell // stride, cell % stride
     u = jax.random.uniform(k_jit, (n, 3))
     sl = jax.tree.map(lambda x: x[s], slices)
     a = sl.a[:, 0] + (j // nb + u[:, 0]) * (sl.a[:, 1] - sl.a[:, 0]) / na
@@ -708,8 +720,8 @@ def _draws(key, grid, n, data):
     merged rows' signals s at them."""
     fine = grid["fine"]
     k_points, k_eta = jax.random.split(key)
-    points = np.asarray(_draw_points(k_points, _pad(fine["slices"]), fine["padded"]["log_mass"],
-                                     _pad(fine["dc"]), n, fine["cells"]))
+    points = np.asarray(_draw_points(k_points, _pad(fine["slices"]), _draw_table(fine["log_mass"], fine["cells"]),
+                                     _pad(fine["dc"]), np.asarray(fine["cells"]), n))
     _, s = yield points, True
     rows = data.rows
     eta = _draw_eta(jax.random.uniform(k_eta, (n,)), s, rows.bin_time * rows.dark_rate_per_row * data.mask,
