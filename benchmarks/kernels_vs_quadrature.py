@@ -14,11 +14,12 @@ noise of ≈ 0.005–0.01 at these draw counts.
 Part 2, speed (``--cli``): ``jaxqpc fit --example`` end to end (loading, compilation,
 posterior, model comparison, report and plots) with the default method and with
 ``--method aies`` (the default until this release), each with an empty compilation cache and
-then with the cache it filled, as subprocesses in the same run.
+then with the cache it filled, as subprocesses in the same run (``--repeat N``: N such pairs per
+method, alternating; ``--cli-only``: part 2 alone).
 
 Usage (from the repository root; not part of the test suite)::
 
-    PYTHONPATH=. python benchmarks/kernels_vs_quadrature.py [--nuts] [--cli] [--longer K ...]
+    PYTHONPATH=. python benchmarks/kernels_vs_quadrature.py [--nuts] [--cli | --cli-only] [--repeat N] [--longer K ...]
 
 Times are wall-clock on whatever machine runs it; the load average is printed first.
 """
@@ -97,23 +98,28 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nuts", action="store_true", help="also compare NUTS (slow: minutes per dataset)")
     parser.add_argument("--cli", action="store_true", help="also time `jaxqpc fit --example` end to end")
+    parser.add_argument("--cli-only", action="store_true", help="only time `jaxqpc fit --example` (part 2)")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="part 2: N pairs (empty cache, then warm) per method")
     parser.add_argument("--longer", type=int, nargs="*", default=[], metavar="K",
                         help="on the long cylinders, also AIES K times longer than its default (e.g. 4 8)")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, jax {jax.__version__} "
           f"({jax.default_backend()})")
-    table = jaxqpc.YieldTable()
-    kernels = ["aies"] + (["nuts"] if args.nuts else [])
-    compare("bundled example (Lc/R0 = 1/8)", load_example(), table, kernels)
-    for truth in LONG_TRUTHS:
-        _, long_ds = simulate_experiment(jax.random.PRNGKey(7), truth)
-        compare(f"long hot cylinder {truth}", long_ds, table, kernels, args.longer)
-    if args.cli:
+    if not args.cli_only:
+        table = jaxqpc.YieldTable()
+        kernels = ["aies"] + (["nuts"] if args.nuts else [])
+        compare("bundled example (Lc/R0 = 1/8)", load_example(), table, kernels)
+        for truth in LONG_TRUTHS:
+            _, long_ds = simulate_experiment(jax.random.PRNGKey(7), truth)
+            compare(f"long hot cylinder {truth}", long_ds, table, kernels, args.longer)
+    if args.cli or args.cli_only:
         print("\njaxqpc fit --example, end to end (s):")
-        for method in ("quadrature", "aies"):
-            with tempfile.TemporaryDirectory() as cache:
-                cold, warm = time_cli(method, cache), time_cli(method, cache)
-            print(f"  --method {method:10s}: empty compilation cache {cold:6.1f}, warm cache {warm:6.1f}")
+        for _ in range(args.repeat):
+            for method in ("quadrature", "aies"):
+                with tempfile.TemporaryDirectory() as cache:
+                    cold, warm = time_cli(method, cache), time_cli(method, cache)
+                print(f"  --method {method:10s}: empty compilation cache {cold:6.1f}, warm cache {warm:6.1f}")
 
 
 if __name__ == "__main__":

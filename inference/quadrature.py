@@ -59,6 +59,7 @@ binomial. Method, accuracy and calibration: docs/fitting.md.
 
 import functools
 import math
+import threading
 import time
 
 import equinox as eqx
@@ -121,9 +122,9 @@ CHECK_CELLS = (32, 48)
 """Cells per axis (a, b) of the second final grid, the accuracy check (on the partition of h
 before the last refinement)."""
 EVIDENCE_CELLS = (CHECK_CELLS, (24, 32))
-"""(final, check) cells per axis of a fit whose evidence is all that is wanted (``evidence_only``):
-the midpoint rule's evidence converges faster than the tails of the quantiles, and the two grids
-still bound its error."""
+"""(final, check) cells per axis of a fit whose evidence is all that is wanted (``evidence_only``,
+e.g. the other heat input of ``jaxqpc fit``): about half the physics of the final grids; the two
+grids' difference remains the evidence's error estimate."""
 CHUNK = 512
 """θ points per dataset per call of the compiled physics."""
 MIN_ROWS = 16
@@ -142,8 +143,9 @@ DECISIVE_LOG_BF = 3.0
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(ETA_NODES)
 _LN15 = math.log(MAX_LENGTH_RATIO)
 BOOKKEEPING_XLA = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-"""XLA options of the grids' small programs (cell centres, zooms, masses, draws): they run in
-milliseconds, so quick compilation serves the user's wait better than optimised code."""
+"""XLA options of small programs that run in milliseconds (the grids' cell centres, zooms, masses and
+draws; the prior draws of the InferenceData): their compilation is most of their cost, so the backend's
+optimisation passes are skipped (the physics keeps XLA's defaults)."""
 
 _TINY = 1e-300
 
@@ -917,11 +919,49 @@ def _fit_many(datasets, keys, table, h, n_draws, evidence_only, devices=None):
     merged_rows = [merge_rows(d)[0].n_rows for d in datasets]
     n_rows = _row_bucket(max(merged_rows))
     n_det = max(len(d.dark_rate) for d in datasets)
+    _compile_ahead_once(n_rows, int(n_draws), jax.eval_shape(lambda k: jax.random.split(k)[0], keys[0]))
     prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
     cells = EVIDENCE_CELLS if evidence_only else None
     programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds, cells)
                 for k, (d, a_min, offset), ds in zip(keys, prepared, datasets)]
     return _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
+
+
+_AHEAD = set()
+
+
+def _compile_ahead_once(n_rows, n_draws, key):
+    """:func:`_compile_ahead` in a thread, once per process and shape: it runs beside the first fit's
+    physics compilation (XLA compiles outside Python's lock), which would otherwise be followed by
+    these compilations one by one."""
+    shape = (n_rows, n_draws, key, COARSE_CELLS, FINE_CELLS, CHECK_CELLS, EVIDENCE_CELLS, MAX_SLICES)
+    if shape not in _AHEAD:
+        _AHEAD.add(shape)
+        threading.Thread(target=_compile_ahead, args=(n_rows, n_draws, key), daemon=True,
+                         name="jaxqpc-compile-ahead").start()
+
+
+def _compile_ahead(n_rows, n_draws, key):
+    """Compile, without running them, the grids' programs for every cell shape (zooms, cell centres,
+    masses) and the draws' for ``n_draws`` draws of ``n_rows`` (padded) rows; ``key``: the shape of
+    a draw key. Ahead-of-time lowering with the arguments' exact shapes and types fills JAX's
+    compilation cache, so the fit's first calls compile nothing
+    (``tests/test_quadrature.py::test_compiled_ahead_programs_are_not_compiled_again``)."""
+    f64 = jax.dtypes.canonicalize_dtype(np.float64)
+    arr = lambda *shape: jax.ShapeDtypeStruct(shape, f64)
+    S = MAX_SLICES
+    slices = _Slices(a=arr(S, 2), r=arr(S, 2), kappa=arr(S), a_ref=arr(S), c=arr(S))
+    n = COARSE_CELLS[0] * COARSE_CELLS[1]
+    a_min = jax.ShapeDtypeStruct((), f64, weak_type=True)  # a Python float
+    _zoom.lower(slices, arr(S, n, 3), arr(S, n), arr(S, n), COARSE_CELLS, a_min).compile()
+    for cells in (FINE_CELLS, CHECK_CELLS, *EVIDENCE_CELLS):
+        n = cells[0] * cells[1]
+        _grid.lower(slices, cells).compile()
+        _masses.lower(slices, arr(S, n, 3), arr(S, n), arr(S, n), arr(S, 1), arr(S), cells).compile()
+    cells = jax.ShapeDtypeStruct((2,), jax.dtypes.canonicalize_dtype(np.int64))
+    _draw_points.lower(key, slices, arr(S, FINE_CELLS[0] * FINE_CELLS[1]), arr(S), cells, n_draws).compile()
+    _draw_eta.lower(arr(n_draws), arr(n_draws, n_rows), arr(n_rows), arr(n_rows)).compile()
+    _grid.lower(slices, COARSE_CELLS).compile()  # last: the fit's very first program (compiled by then)
 
 
 def _placement(devices):

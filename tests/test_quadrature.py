@@ -268,3 +268,24 @@ def test_data_outside_the_domain_are_refused(table):
     ds = eqx.tree_at(lambda d: d.power, ds, ds.power.at[0].set(1.0))  # 1 W > V_s²/4R_s: no conductance gives it
     with pytest.raises(ValueError):
         quad.fit_quadrature(ds, key=jax.random.PRNGKey(0), table=table)
+
+
+def test_compiled_ahead_programs_are_not_compiled_again(table, monkeypatch, caplog):
+    """The grids' and draws' programs compiled ahead of time (:func:`quad._compile_ahead`, which
+    jaxqpc fit runs in a thread beside the physics' compilation) are those the fit calls: with cell
+    shapes no other test uses, an evidence-only and a full fit after it lower none of them again."""
+    import logging
+
+    for name, cells in (("COARSE_CELLS", (12, 14)), ("FINE_CELLS", (34, 46)), ("CHECK_CELLS", (22, 30)),
+                        ("EVIDENCE_CELLS", ((22, 30), (18, 22)))):
+        monkeypatch.setattr(quad, name, cells)
+    monkeypatch.setattr(quad, "_compile_ahead_once", lambda *args: None)
+    ds = _dataset(table)
+    n_rows, n_draws, key = quad._row_bucket(quad.merge_rows(ds)[0].n_rows), 321, jax.random.PRNGKey(5)
+    quad._compile_ahead(n_rows, n_draws, jax.eval_shape(lambda k: jax.random.split(k)[0], key))
+    ahead = ("_zoom", "_grid", "_masses", "_draw_points", "_draw_eta")
+    with caplog.at_level(logging.WARNING), jax.log_compiles(True):
+        for evidence_only in (True, False):
+            quad.fit_quadrature(ds, key=key, table=table, n_draws=n_draws, evidence_only=evidence_only)
+    lowered = {m.split("jit(")[1].split(")")[0] for m in caplog.messages if m.startswith("Compiling jit(")}
+    assert lowered.isdisjoint(ahead), lowered
