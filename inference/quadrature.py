@@ -57,9 +57,9 @@ supported here; the MCMC kernels of :mod:`inference.sample` cover the negative
 binomial. Method, accuracy and calibration: docs/fitting.md.
 """
 
+import concurrent.futures
 import functools
 import math
-import threading
 import time
 
 import equinox as eqx
@@ -919,26 +919,31 @@ def _fit_many(datasets, keys, table, h, n_draws, evidence_only, devices=None):
     merged_rows = [merge_rows(d)[0].n_rows for d in datasets]
     n_rows = _row_bucket(max(merged_rows))
     n_det = max(len(d.dark_rate) for d in datasets)
-    _compile_ahead_once(n_rows, int(n_draws), jax.eval_shape(lambda k: jax.random.split(k)[0], keys[0]))
-    prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
-    cells = EVIDENCE_CELLS if evidence_only else None
-    programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds, cells)
-                for k, (d, a_min, offset), ds in zip(keys, prepared, datasets)]
-    return _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
+    draw_key = jax.eval_shape(lambda k: jax.random.split(k)[0], keys[0])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jaxqpc-compile-ahead") as pool:
+        # the first fit of a shape compiles the grids' programs beside its physics (XLA compiles
+        # outside Python's lock), instead of one after the other as the fit reaches them
+        ahead = (pool.submit(_compile_ahead, n_rows, int(n_draws), draw_key)
+                 if _first_of_shape(n_rows, int(n_draws), draw_key) else None)
+        prepared = [_prepare(d, h, n_rows, n_det) for d in datasets]
+        cells = EVIDENCE_CELLS if evidence_only else None
+        programs = [_fit_program(k, d, a_min, offset, h, int(n_draws), t0, ds, cells)
+                    for k, (d, a_min, offset), ds in zip(keys, prepared, datasets)]
+        fits = _run_batches(programs, [p[0] for p in prepared], table, devices, len(programs))
+    if ahead is not None:
+        ahead.result()  # long done; raises what went wrong there, if anything
+    return fits
 
 
-_AHEAD = set()
+_SHAPES_SEEN = set()
 
 
-def _compile_ahead_once(n_rows, n_draws, key):
-    """:func:`_compile_ahead` in a thread, once per process and shape: it runs beside the first fit's
-    physics compilation (XLA compiles outside Python's lock), which would otherwise be followed by
-    these compilations one by one."""
+def _first_of_shape(n_rows, n_draws, key):
+    """Whether no fit of this process had these shapes (rows, draws, key, cells) before; records them."""
     shape = (n_rows, n_draws, key, COARSE_CELLS, FINE_CELLS, CHECK_CELLS, EVIDENCE_CELLS, MAX_SLICES)
-    if shape not in _AHEAD:
-        _AHEAD.add(shape)
-        threading.Thread(target=_compile_ahead, args=(n_rows, n_draws, key), daemon=True,
-                         name="jaxqpc-compile-ahead").start()
+    first = shape not in _SHAPES_SEEN
+    _SHAPES_SEEN.add(shape)
+    return first
 
 
 def _compile_ahead(n_rows, n_draws, key):
