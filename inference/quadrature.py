@@ -676,9 +676,15 @@ def _draw_table(log_mass, cells):
     compiled program draws from the grids of every resolution."""
     na, nb = cells
     per_slice = np.asarray(log_mass).reshape(-1, na * nb)
-    out = np.full((MAX_SLICES, max(FINE_CELLS[0] * FINE_CELLS[1], na * nb)), -np.inf)
+    out = np.full((MAX_SLICES, _draw_width(cells)), -np.inf)
     out[:per_slice.shape[0], :na * nb] = per_slice
     return out
+
+
+def _draw_width(cells):
+    """Cells per slice of :func:`_draw_table` for a grid of ``cells``: those of :data:`FINE_CELLS`
+    (or more, for a finer grid)."""
+    return max(FINE_CELLS[0] * FINE_CELLS[1], cells[0] * cells[1])
 
 
 @functools.partial(jax.jit, static_argnames="n", compiler_options=BOOKKEEPING_XLA)
@@ -964,7 +970,7 @@ def _compile_ahead(n_rows, n_draws, key):
         _grid.lower(slices, cells).compile()
         _masses.lower(slices, arr(S, n, 3), arr(S, n), arr(S, n), arr(S, 1), arr(S), cells).compile()
     cells = jax.ShapeDtypeStruct((2,), jax.dtypes.canonicalize_dtype(np.int64))
-    _draw_points.lower(key, slices, arr(S, FINE_CELLS[0] * FINE_CELLS[1]), arr(S), cells, n_draws).compile()
+    _draw_points.lower(key, slices, arr(S, _draw_width(FINE_CELLS)), arr(S), cells, n_draws).compile()
     _draw_eta.lower(arr(n_draws), arr(n_draws, n_rows), arr(n_rows), arr(n_rows)).compile()
     _grid.lower(slices, COARSE_CELLS).compile()  # last: the fit's very first program (compiled by then)
 
